@@ -1,0 +1,51 @@
+# The two commands: `make run` and `make test`. Everything installs into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint translations extract-messages bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Compiled catalogs are build output (not in git): rebuilt whenever a .po changes.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard community/translations/*/LC_MESSAGES/messages.po))
+community/translations/%/LC_MESSAGES/messages.mo: community/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -q -l $* -i $< -o $@
+
+translations: $(STAMP) $(MO_FILES)
+
+# Re-extract UI strings after changing templates or code; then translate the new ja entries.
+extract-messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o community/translations/messages.pot .
+	$(BIN)/pybabel update -i community/translations/messages.pot -d community/translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+run: translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo "Serving on http://$(HOST):$(PORT)"
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: translations lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: translations
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance/community.db tests/artifacts

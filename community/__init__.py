@@ -1,0 +1,107 @@
+"""The application factory: configuration, extensions, blueprints, CLI, template filters, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
+from community.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(build_config(config))
+    INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from community.core import security
+    from community.core.views import register_error_handlers
+
+    security.install(app)
+    register_error_handlers(app)
+
+    from community.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing and not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _init_extensions(app: Flask) -> None:
+    # Every model module is imported here so that migrations see the whole schema.
+    import community.accounts.models
+    import community.events.models  # noqa: F401
+    from community.core.db import install_sqlite_hooks, render_migration_item
+    from community.core.i18n import select_locale
+
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_hooks(db.engine)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(PROJECT_ROOT / "migrations"),
+        render_as_batch=True,
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from community.accounts.services import load_user_for_session
+
+    login_manager.user_loader(load_user_for_session)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from community.accounts.views import admin_bp as accounts_admin_bp
+    from community.accounts.views import bp as accounts_bp
+    from community.core.views import bp as core_bp
+    from community.events.views import bp as events_bp
+    from community.site.views import bp as site_bp
+
+    for blueprint in (core_bp, site_bp, accounts_bp, accounts_admin_bp, events_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from community.core.dates import format_local
+    from community.core.i18n import LANGUAGE_NAMES, current_language, supported_languages
+    from community.core.markdown import render_markdown
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.add_template_filter(format_local, "localtime")
+    app.add_template_filter(render_markdown, "markdown")
+
+    @app.context_processor
+    def inject_language():
+        return {
+            "current_language": current_language(),
+            "languages": supported_languages(),
+            "language_names": LANGUAGE_NAMES,
+        }

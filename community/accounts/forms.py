@@ -1,0 +1,131 @@
+"""Account forms. Field names match the services' `field=`, so a DomainError lands on its field."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+
+from community.accounts.services import MIN_PASSWORD_LENGTH
+
+LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
+ROLE_LABELS = {"member": _l("Member"), "organiser": _l("Organiser"), "admin": _l("Administrator")}
+
+
+def _email_field(label=None):
+    return EmailField(
+        label or _l("E-mail address"),
+        validators=[
+            DataRequired(message=_l("Enter your e-mail address.")),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254),
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def _new_password_field(label=None):
+    return PasswordField(
+        label or _l("Password"),
+        validators=[
+            DataRequired(message=_l("Choose a password.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+            ),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class SignupForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
+    email = _email_field()
+    password = _new_password_field()
+    password_confirm = PasswordField(
+        _l("Password again"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
+
+
+class LoginForm(FlaskForm):
+    email = _email_field()
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me signed in on this device"))
+    next = HiddenField()
+
+
+class EmailOnlyForm(FlaskForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password_field(_l("New password"))
+    password_confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
+        render_kw={"autocomplete": "name"},
+    )
+    locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
+
+
+class EmailChangeForm(FlaskForm):
+    email = _email_field(_l("New e-mail address"))
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = _new_password_field(_l("New password"))
+    new_password_confirm = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new_password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    confirm = BooleanField(
+        _l("I understand that this cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm."))],
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(
+        _l("Role"),
+        choices=[("member", ROLE_LABELS["member"]), ("organiser", ROLE_LABELS["organiser"])],
+    )

@@ -1,0 +1,61 @@
+"""The user row and its role. No I/O here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from community.core.db import UTCDateTime, db, utcnow
+
+ROLES = ("member", "organiser", "admin")
+LANGUAGES = ("ja", "en")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        CheckConstraint(f"locale IN {LANGUAGES!r}", name="locale_known"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("session_version >= 1", name="session_version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(2), default="ja")
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    # Bumped on password change, e-mail change and deletion: every older session and
+    # "remember me" cookie stops working because it carries the old number.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.deleted_at is None
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def is_organiser(self) -> bool:
+        return self.role in ("organiser", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"

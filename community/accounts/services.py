@@ -1,0 +1,477 @@
+"""Account rules: sign-up, confirmation, log-in, reset, profile changes, roles, export, deletion.
+
+Messages never tell whether an e-mail address has an account (sign-up and reset answer the same
+either way; the mailbox's owner is told instead). Links are signed with SECRET_KEY, expire, and
+carry a fingerprint of what they change so that each works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from community.accounts.models import LANGUAGES, ROLES, User
+from community.core.db import db, utcnow
+from community.core.errors import Conflict, DomainError, Forbidden, NotFound
+from community.core.mail import send_mail
+
+MIN_PASSWORD_LENGTH = 10
+# Checked against when no account matches, so that a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class InvalidLink(DomainError):
+    code = "invalid_link"
+
+
+class EmailNotConfirmed(DomainError):
+    code = "email_not_confirmed"
+    http_status = 403
+
+
+class WrongCredentials(DomainError):
+    code = "wrong_credentials"
+    http_status = 401
+
+
+# --- personal data hooks -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    export: Callable[[User], Any]
+    erase: Callable[[User], None]
+
+
+_personal_data: dict[str, PersonalData] = {}
+
+
+def register_personal_data(
+    name: str, export: Callable[[User], Any], erase: Callable[[User], None]
+) -> None:
+    """A domain that keeps personal data about a user says how to export it and how to erase it."""
+    _personal_data[name] = PersonalData(export, erase)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def normalise_email(address: str) -> str:
+    """The canonical form used for look-ups; raises DomainError for a malformed address."""
+    try:
+        valid = validate_email((address or "").strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise DomainError(_l("Enter a valid e-mail address."), field="email") from error
+    return valid.normalized.lower()
+
+
+def find_user_by_email(address: str) -> User | None:
+    try:
+        email = normalise_email(address)
+    except DomainError:
+        return None
+    return db.session.scalar(select(User).where(User.email == email, User.deleted_at.is_(None)))
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"community.{purpose}")
+
+
+def _fingerprint(value: str | None) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, (value or "").encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def make_token(purpose: str, payload: dict) -> str:
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age: int) -> dict:
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as error:
+        raise InvalidLink(_l("This link has expired. Please ask for a new one.")) from error
+    except BadSignature as error:
+        raise InvalidLink(_l("This link is not valid. Please ask for a new one.")) from error
+    if not isinstance(payload, dict):
+        raise InvalidLink(_l("This link is not valid. Please ask for a new one."))
+    return payload
+
+
+def _check_password_strength(password: str, field: str = "password") -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise DomainError(
+            _l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH), field=field
+        )
+
+
+def _external_url(endpoint: str, **values) -> str:
+    return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def _load_active_user(user_id: Any) -> User:
+    user = db.session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        raise InvalidLink(_l("This link is not valid. Please ask for a new one."))
+    return user
+
+
+# --- sign-up and confirmation --------------------------------------------------------------------
+
+
+def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
+    """Create an unconfirmed account and send the confirmation link.
+
+    When the address already has an account nothing is created and its owner is told by e-mail;
+    the caller shows the same message either way. Returns the new user, or None.
+    """
+    email = normalise_email(email)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("Enter your name."), field="name")
+    _check_password_strength(password)
+    if locale not in LANGUAGES:
+        raise DomainError(_l("Choose a language."), field="locale")
+    existing = db.session.scalar(select(User).where(User.email == email))
+    if existing is not None:
+        _send_already_registered(existing)
+        return None
+    user = User(
+        name=name,
+        email=email,
+        password_hash=generate_password_hash(password),
+        locale=locale,
+        role="member",
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone signed up with the same address at the same moment: same answer as above.
+        db.session.rollback()
+        return None
+    send_confirmation(user)
+    return user
+
+
+def _send_already_registered(user: User) -> None:
+    if not user.is_active:
+        return
+    send_mail(
+        user.email,
+        _l("Someone tried to sign up with your e-mail address"),
+        "accounts/already_registered",
+        user.locale,
+        user=user,
+        login_url=_external_url("accounts.login"),
+        reset_url=_external_url("accounts.reset_request"),
+    )
+
+
+def send_confirmation(user: User) -> None:
+    token = make_token("confirm", {"uid": user.id, "email": _fingerprint(user.email)})
+    send_mail(
+        user.email,
+        _l("Confirm your e-mail address"),
+        "accounts/confirm",
+        user.locale,
+        user=user,
+        confirm_url=_external_url("accounts.confirm", token=token),
+        hours=current_app.config["CONFIRM_LINK_MAX_AGE"] // 3600,
+    )
+
+
+def resend_confirmation(email: str) -> None:
+    user = find_user_by_email(email)
+    if user is not None and not user.is_confirmed:
+        send_confirmation(user)
+
+
+def confirm_email(token: str) -> User:
+    payload = read_token("confirm", token, current_app.config["CONFIRM_LINK_MAX_AGE"])
+    user = _load_active_user(payload.get("uid"))
+    if not hmac.compare_digest(str(payload.get("email", "")), _fingerprint(user.email)):
+        raise InvalidLink(_l("This link is not valid. Please ask for a new one."))
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+        db.session.commit()
+    return user
+
+
+# --- log-in --------------------------------------------------------------------------------------
+
+
+def authenticate(email: str, password: str) -> User:
+    user = find_user_by_email(email)
+    hash_to_check = user.password_hash if user and user.password_hash else _DUMMY_HASH
+    password_ok = check_password_hash(hash_to_check, password or "")
+    if user is None or not user.password_hash or not password_ok:
+        raise WrongCredentials(_l("The e-mail address or the password is wrong."))
+    if not user.is_confirmed:
+        send_confirmation(user)
+        raise EmailNotConfirmed(
+            _l("Please confirm your e-mail address first. We have sent you a new link.")
+        )
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def load_user_for_session(session_id: str) -> User | None:
+    user_id, _, version = (session_id or "").partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+def request_password_reset(email: str) -> None:
+    """Send a reset link if the address has an account; the caller answers the same either way."""
+    user = find_user_by_email(email)
+    if user is None:
+        return
+    token = make_token("reset", {"uid": user.id, "pw": _fingerprint(user.password_hash)})
+    send_mail(
+        user.email,
+        _l("Reset your password"),
+        "accounts/reset",
+        user.locale,
+        user=user,
+        reset_url=_external_url("accounts.reset_password", token=token),
+        minutes=current_app.config["RESET_LINK_MAX_AGE"] // 60,
+    )
+
+
+def check_reset_token(token: str) -> User:
+    payload = read_token("reset", token, current_app.config["RESET_LINK_MAX_AGE"])
+    user = _load_active_user(payload.get("uid"))
+    # The fingerprint of the current hash makes the link work once: a new password retires it.
+    if not hmac.compare_digest(str(payload.get("pw", "")), _fingerprint(user.password_hash)):
+        raise InvalidLink(_l("This link has already been used. Please ask for a new one."))
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = check_reset_token(token)
+    _check_password_strength(new_password)
+    user.password_hash = generate_password_hash(new_password)
+    user.session_version += 1
+    # Whoever holds the mailbox proved it: an unconfirmed address is now confirmed.
+    user.email_confirmed_at = user.email_confirmed_at or utcnow()
+    db.session.commit()
+    return user
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def update_profile(user: User, name: str, locale: str) -> None:
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("Enter your name."), field="name")
+    if locale not in LANGUAGES:
+        raise DomainError(_l("Choose a language."), field="locale")
+    user.name = name
+    user.locale = locale
+    db.session.commit()
+
+
+def _require_password(user: User, password: str, field: str = "current_password") -> None:
+    if not user.password_hash or not check_password_hash(user.password_hash, password or ""):
+        raise WrongCredentials(_l("The password is wrong."), field=field)
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    _require_password(user, current_password)
+    _check_password_strength(new_password, field="new_password")
+    user.password_hash = generate_password_hash(new_password)
+    user.session_version += 1
+    db.session.commit()
+
+
+def request_email_change(user: User, new_email: str, password: str) -> None:
+    _require_password(user, password)
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise DomainError(_l("This is already your e-mail address."), field="email")
+    taken = db.session.scalar(select(User.id).where(User.email == new_email))
+    user.pending_email = new_email
+    db.session.commit()
+    if taken is not None:
+        # Say nothing on the page; the owner of that mailbox already has an account.
+        owner = db.session.get(User, taken)
+        if owner is not None:
+            _send_already_registered(owner)
+        return
+    token = make_token("change-email", {"uid": user.id, "email": new_email})
+    send_mail(
+        new_email,
+        _l("Confirm your new e-mail address"),
+        "accounts/change_email",
+        user.locale,
+        user=user,
+        confirm_url=_external_url("accounts.confirm_email_change", token=token),
+        hours=current_app.config["CONFIRM_LINK_MAX_AGE"] // 3600,
+    )
+
+
+def confirm_email_change(token: str) -> User:
+    payload = read_token("change-email", token, current_app.config["CONFIRM_LINK_MAX_AGE"])
+    user = _load_active_user(payload.get("uid"))
+    new_email = payload.get("email")
+    if not new_email or user.pending_email != new_email:
+        raise InvalidLink(_l("This link is not valid. Please ask for a new one."))
+    old_email = user.email
+    user.email = new_email
+    user.pending_email = None
+    user.email_confirmed_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict(_l("This e-mail address is already in use."), field="email") from error
+    send_mail(
+        old_email,
+        _l("Your e-mail address was changed"),
+        "accounts/email_changed",
+        user.locale,
+        user=user,
+        new_email=new_email,
+    )
+    return user
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+def list_users(search: str = "", limit: int = 200) -> list[User]:
+    query = select(User).where(User.deleted_at.is_(None))
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(User.email.like(pattern) | func.lower(User.name).like(pattern))
+    order = (User.role != "admin", User.role != "organiser", User.email)
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))
+
+
+def set_role(actor: User, user_id: int, role: str) -> User:
+    """An admin grants or revokes the organiser role; admins are made with the CLI only."""
+    if not actor.is_admin:
+        raise Forbidden(_l("Only administrators can change roles."))
+    if role not in ("member", "organiser"):
+        raise DomainError(_l("Choose a role."), field="role")
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound(_l("There is no such person."))
+    if user.is_admin:
+        raise Forbidden(_l("An administrator's role cannot be changed here."))
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def create_admin(email: str, name: str | None = None) -> tuple[User, str | None]:
+    """Promote the account with this e-mail to admin, or create it with a new random password.
+
+    Returns the user and the new password when one was created.
+    """
+    address = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email == address))
+    password = None
+    if user is None or not user.is_active:
+        password = secrets.token_urlsafe(12)
+        user = User(
+            email=address,
+            name=name or address.split("@")[0],
+            password_hash=generate_password_hash(password),
+            locale="ja",
+            email_confirmed_at=utcnow(),
+        )
+        db.session.add(user)
+    user.role = "admin"
+    db.session.commit()
+    return user, password
+
+
+# --- personal data -------------------------------------------------------------------------------
+
+
+def export_personal_data(user: User) -> dict:
+    data: dict[str, Any] = {
+        "account": {
+            "id": user.id,
+            "name": user.name,
+            "email": user.email,
+            "pending_email": user.pending_email,
+            "language": user.locale,
+            "role": user.role,
+            "email_confirmed_at": _iso(user.email_confirmed_at),
+            "created_at": _iso(user.created_at),
+            "last_login_at": _iso(user.last_login_at),
+        }
+    }
+    for name, hooks in sorted(_personal_data.items()):
+        data[name] = hooks.export(user)
+    data["exported_at"] = _iso(utcnow())
+    return data
+
+
+def delete_account(user: User, password: str) -> None:
+    """Remove what identifies the person; rows that others need (payments) stay, anonymised."""
+    _require_password(user, password, field="password")
+    for hooks in _personal_data.values():
+        hooks.erase(user)
+    user.email = f"deleted-{user.id}@deleted.invalid"
+    user.name = ""
+    user.password_hash = None
+    user.pending_email = None
+    user.email_confirmed_at = None
+    user.last_login_at = None
+    user.role = "member"
+    user.deleted_at = utcnow()
+    user.session_version += 1
+    db.session.commit()
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+__all__ = [
+    "ROLES",
+    "EmailNotConfirmed",
+    "InvalidLink",
+    "WrongCredentials",
+    "authenticate",
+    "change_password",
+    "check_reset_token",
+    "confirm_email",
+    "confirm_email_change",
+    "create_admin",
+    "delete_account",
+    "export_personal_data",
+    "list_users",
+    "register_personal_data",
+    "request_email_change",
+    "request_password_reset",
+    "reset_password",
+    "set_role",
+    "sign_up",
+    "update_profile",
+]

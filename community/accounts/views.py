@@ -1,0 +1,333 @@
+"""Account pages: sign-up, confirmation, log-in/out, password reset, profile, export, deletion,
+and the admins' page for roles."""
+
+from __future__ import annotations
+
+import json
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from community.accounts import services
+from community.accounts.access import admin_required
+from community.accounts.forms import (
+    ROLE_LABELS,
+    DeleteAccountForm,
+    EmailChangeForm,
+    EmailOnlyForm,
+    LoginForm,
+    PasswordChangeForm,
+    ProfileForm,
+    ResetPasswordForm,
+    RoleForm,
+    SignupForm,
+)
+from community.core.errors import DomainError
+from community.core.i18n import current_language
+from community.core.security import is_safe_next, safe_next
+from community.extensions import limiter
+
+bp = Blueprint("accounts", __name__, url_prefix="/account")
+admin_bp = Blueprint("accounts_admin", __name__, url_prefix="/organiser/users")
+
+
+def _limit(config_key: str):
+    return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
+
+
+def _field_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+# --- sign-up and confirmation --------------------------------------------------------------------
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@_limit("RATELIMIT_SIGNUP")
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.profile"))
+    form = SignupForm()
+    if request.method == "GET":
+        form.locale.data = current_language()
+    if form.validate_on_submit():
+        try:
+            services.sign_up(form.name.data, form.email.data, form.password.data, form.locale.data)
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            return redirect(url_for("accounts.check_inbox"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("accounts/signup.html", form=form), status
+
+
+@bp.get("/check-inbox")
+def check_inbox():
+    return render_template("accounts/check_inbox.html")
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        services.confirm_email(token)
+    except DomainError as error:
+        return render_template(
+            "accounts/link_problem.html", message=str(error), form=EmailOnlyForm()
+        ), 400
+    flash(_("Your e-mail address is confirmed. You can now sign in."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/confirm/resend", methods=["GET", "POST"])
+@_limit("RATELIMIT_SIGNUP")
+def resend_confirmation():
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.resend_confirmation(form.email.data)
+        return redirect(url_for("accounts.check_inbox"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/resend.html", form=form), status
+
+
+# --- log-in --------------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if current_user.is_authenticated:
+        return redirect(safe_next())
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except DomainError as error:
+            form.form_errors.append(str(error))
+        else:
+            login_user(user, remember=form.remember.data)
+            flash(_("Welcome back, %(name)s.", name=user.name), "success")
+            target = form.next.data
+            return redirect(target if is_safe_next(target) else url_for("core_site.home"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("core_site.home"))
+
+
+# --- password reset ------------------------------------------------------------------------------
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def reset_request():
+    form = EmailOnlyForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        flash(
+            _(
+                "If an account uses this address, we have sent it a link to choose a new "
+                "password. The link works for one hour."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/reset_request.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@_limit("RATELIMIT_RESET")
+def reset_password(token: str):
+    try:
+        services.check_reset_token(token)
+    except DomainError as error:
+        return render_template(
+            "accounts/link_problem.html", message=str(error), form=EmailOnlyForm()
+        ), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            logout_user()
+            flash(_("Your password is changed. Please sign in."), "success")
+            return redirect(url_for("accounts.login"))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("accounts/reset_password.html", form=form), status
+
+
+# --- profile -------------------------------------------------------------------------------------
+
+
+def _profile_forms(**overrides):
+    forms = {
+        "profile_form": ProfileForm(obj=current_user, formdata=None),
+        "email_form": EmailChangeForm(formdata=None),
+        "password_form": PasswordChangeForm(formdata=None),
+    }
+    forms.update(overrides)
+    return forms
+
+
+def _render_profile(status: int = 200, **overrides):
+    return render_template("accounts/profile.html", **_profile_forms(**overrides)), status
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    return _render_profile()
+
+
+@bp.post("/profile")
+@login_required
+def update_profile():
+    form = ProfileForm()
+    if form.validate_on_submit():
+        try:
+            services.update_profile(current_user, form.name.data, form.locale.data)
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return _render_profile(422, profile_form=form)
+
+
+@bp.post("/profile/email")
+@login_required
+def change_email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.request_email_change(current_user, form.email.data, form.current_password.data)
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            flash(
+                _(
+                    "We have sent a link to the new address. Your e-mail address changes when "
+                    "you open it."
+                ),
+                "info",
+            )
+            return redirect(url_for("accounts.profile"))
+    return _render_profile(422, email_form=form)
+
+
+@bp.get("/email/<token>")
+def confirm_email_change(token: str):
+    try:
+        services.confirm_email_change(token)
+    except DomainError as error:
+        return render_template("accounts/link_problem.html", message=str(error), form=None), 400
+    flash(_("Your new e-mail address is confirmed."), "success")
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.profile"))
+    return redirect(url_for("accounts.login"))
+
+
+@bp.post("/profile/password")
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            # Other sessions are now signed out; keep this one by signing in again.
+            login_user(current_user._get_current_object())
+            flash(_("Your password is changed. Other devices are signed out."), "success")
+            return redirect(url_for("accounts.profile"))
+    return _render_profile(422, password_form=form)
+
+
+@bp.get("/export.json")
+@login_required
+def export_data():
+    data = services.export_personal_data(current_user)
+    body = json.dumps(data, ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": 'attachment; filename="community-my-data.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_account(current_user, form.password.data)
+        except DomainError as error:
+            _field_error(form, error)
+        else:
+            logout_user()
+            flash(_("Your account is deleted. Thank you for having been with us."), "info")
+            return redirect(url_for("core_site.home"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/delete.html", form=form), status
+
+
+# --- admins: roles -------------------------------------------------------------------------------
+
+
+@admin_bp.get("/")
+@admin_required
+def users():
+    search = request.args.get("q", "")[:100]
+    people = services.list_users(search)
+    return render_template(
+        "accounts/users.html", people=people, search=search, form=RoleForm(), labels=ROLE_LABELS
+    )
+
+
+@admin_bp.post("/<int:user_id>/role")
+@admin_required
+def set_role(user_id: int):
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            person = services.set_role(current_user, user_id, form.role.data)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(
+                _("%(name)s is now: %(role)s.", name=person.name, role=ROLE_LABELS[person.role]),
+                "success",
+            )
+    else:
+        flash(_("Choose a role."), "error")
+    return redirect(url_for("accounts_admin.users"))

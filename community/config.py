@@ -1,0 +1,128 @@
+"""Configuration: defaults, then the environment, then the caller's overrides; production checks.
+
+The environment variable names are a stable interface (SPEC.md) and appear in the README's table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+DEFAULT_SECRET_KEYS = frozenset({"", "dev", "change-me", "development-only-secret-key"})
+
+
+class ConfigurationError(SystemExit):
+    """Raised at start-up when the configuration is unsafe; its message is one line.
+
+    A SystemExit so that `flask` and `gunicorn` print the line and stop, without a traceback.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"community refuses to start: {reason}")
+        self.reason = reason
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict:
+    env = os.environ if environ is None else environ
+    community_env = env.get("COMMUNITY_ENV", "development").strip().lower() or "development"
+    production = community_env == "production"
+    sqlite_default = f"sqlite:///{INSTANCE_PATH / 'community.db'}"
+    database_url = env.get("DATABASE_URL") or sqlite_default
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    mail_server = env.get("MAIL_SERVER", "")
+    return {
+        "COMMUNITY_ENV": community_env,
+        "SECRET_KEY": env.get("SECRET_KEY", "" if production else "development-only-secret-key"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
+        "MAIL_SERVER": mail_server,
+        "MAIL_PORT": _int(env.get("MAIL_PORT"), 587 if mail_server else 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS"), default=False),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL"), default=False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "community <no-reply@localhost>"),
+        "MAIL_TIMEOUT": _int(env.get("MAIL_TIMEOUT"), 10),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
+        "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "JPY").upper(),
+        "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Asia/Tokyo"),
+        "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+    }
+
+
+DEFAULTS = {
+    "TESTING": False,
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session; no expiry mid-form
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 30,
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "BABEL_DEFAULT_LOCALE": "ja",
+    "LANGUAGES": ("ja", "en"),
+    "CONFIRM_LINK_MAX_AGE": 60 * 60 * 48,
+    "RESET_LINK_MAX_AGE": 60 * 60,
+    "RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    "RATELIMIT_SIGNUP": "5 per minute;30 per hour",
+    "RATELIMIT_RESET": "5 per minute;20 per hour",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "MAIL_OUTBOX_DIR": str(INSTANCE_PATH / "mail"),
+}
+
+
+def build_config(overrides: dict | None = None, environ: dict[str, str] | None = None) -> dict:
+    config = dict(DEFAULTS)
+    config.update(from_environment(environ))
+    config.update(overrides or {})
+    config["PAYMENTS_SANDBOX"] = not config.get("STRIPE_SECRET_KEY")
+    check_production(config)
+    return config
+
+
+def check_production(config: dict) -> None:
+    """In production, refuse what would be unsafe there, one reason at a time, in one line."""
+    if config.get("COMMUNITY_ENV") != "production":
+        return
+    secret = config.get("SECRET_KEY") or ""
+    if secret in DEFAULT_SECRET_KEYS:
+        raise ConfigurationError("SECRET_KEY is missing or a default; set a long random value")
+    if len(secret) < 32:
+        raise ConfigurationError(
+            "SECRET_KEY is shorter than 32 characters; use a long random value"
+        )
+    if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
+    if config.get("PAYMENTS_SANDBOX"):
+        raise ConfigurationError(
+            "STRIPE_SECRET_KEY is not set, which would enable the offline payment sandbox"
+        )
+    if not config.get("STRIPE_WEBHOOK_SECRET"):
+        raise ConfigurationError("STRIPE_WEBHOOK_SECRET is not set; webhooks could not be verified")

@@ -1,0 +1,49 @@
+"""Showing times: an aware UTC datetime turned into the reader's language and the event's zone.
+
+Storage is always UTC (see core.db.UTCDateTime); local time only appears through these helpers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime as babel_format_datetime
+from flask import current_app
+from flask_babel import get_locale
+
+PATTERNS = {
+    # 2026年12月3日(木) 19:00 JST
+    "ja": {"datetime": "y年M月d日(E) HH:mm", "date": "y年M月d日(E)", "time": "HH:mm"},
+    # Thu 3 Dec 2026, 19:00 JST
+    "en": {"datetime": "EEE d MMM y, HH:mm", "date": "EEE d MMM y", "time": "HH:mm"},
+}
+
+
+def zone(name: str | None = None) -> ZoneInfo:
+    name = name or current_app.config["DEFAULT_TIMEZONE"]
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def is_valid_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def format_local(value: datetime | None, tz: str | None = None, part: str = "datetime") -> str:
+    """`value` in zone `tz` (default: DEFAULT_TIMEZONE), in the reader's language, zone named."""
+    if value is None:
+        return ""
+    local = value.astimezone(zone(tz))
+    language = str(get_locale() or "en")[:2]
+    patterns = PATTERNS.get(language, PATTERNS["en"])
+    text = babel_format_datetime(local, patterns[part], tzinfo=local.tzinfo, locale=language)
+    if part == "date":
+        return text
+    return f"{text} {local.tzname()}"

@@ -1,0 +1,101 @@
+"""The SQLAlchemy base every model inherits: naming convention, aware UTC datetimes, SQLite tuning.
+
+Schema changes go through migrations only; nothing here creates tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The one clock of the application (tests freeze it with time-machine)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime stored in UTC. Naive values are refused: their zone would be a guess."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} refused: pass an aware datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite has no zone type: store naive UTC so that string comparison orders correctly.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _configure_sqlite(dbapi_connection, connection_record) -> None:
+    # pysqlite's own transaction handling issues BEGIN lazily and never BEGIN IMMEDIATE; take it
+    # over so that writers can lock first (see begin_immediate) and readers see WAL snapshots.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_sqlite(conn) -> None:
+    immediate = conn.get_execution_options().get("sqlite_begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def install_sqlite_hooks(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    if not event.contains(engine, "connect", _configure_sqlite):
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
+
+
+def begin_write(session) -> None:
+    """Open the session's transaction as a writer: BEGIN IMMEDIATE on SQLite, plain BEGIN elsewhere.
+
+    Call first in a transaction that must not interleave with another writer: SQLite then takes its
+    write lock up front (waiting up to the busy timeout) instead of failing later with SQLITE_BUSY.
+    """
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin_immediate": True})
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def render_migration_item(type_, obj, autogen_context):
+    """Write UTCDateTime into migrations as its plain type, so that they import nothing of ours."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False

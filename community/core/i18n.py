@@ -1,0 +1,43 @@
+"""Language choice and bilingual content.
+
+The reader's language is their account setting, then the switch on every page (kept in the
+session), then Accept-Language, then Japanese. Content fields come in pairs (`title_ja`,
+`title_en`); `localized()` picks the reader's and falls back to the other.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
+
+
+def supported_languages() -> tuple[str, ...]:
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def select_locale() -> str:
+    languages = supported_languages()
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    user_language = getattr(current_user, "locale", None) if current_user else None
+    if user_language in languages:
+        return user_language
+    if session.get("lang") in languages:
+        return session["lang"]
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def current_language() -> str:
+    return str(get_locale() or "ja")[:2]
+
+
+def localized(obj, field: str, language: str | None = None) -> str:
+    """`obj.<field>_<language>`, or the other language's value when that one is empty."""
+    language = language or current_language()
+    other = "en" if language == "ja" else "ja"
+    return getattr(obj, f"{field}_{language}", None) or getattr(obj, f"{field}_{other}", None) or ""

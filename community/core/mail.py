@@ -1,0 +1,120 @@
+"""The one place that sends e-mail: text and HTML, in the recipient's language, through SMTP.
+
+Without MAIL_SERVER (development), each message is written to the log and to instance/mail/ as an
+.eml file instead. Callers pass a template name under templates/mail/ and a lazily translated
+subject; both are rendered under the recipient's locale.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from community.core.db import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+    params: dict[str, str] | None = None
+
+
+class MailError(Exception):
+    """The SMTP server refused or could not be reached."""
+
+
+def build_message(
+    to: str,
+    subject,
+    template: str,
+    language: str,
+    attachments: tuple[Attachment, ...] = (),
+    **context,
+) -> EmailMessage:
+    with force_locale(language):
+        text = render_template(f"mail/{template}.txt", language=language, **context)
+        html = render_template(f"mail/{template}.html", language=language, **context)
+        subject_text = str(subject)
+    message = EmailMessage()
+    message["Subject"] = subject_text
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = to
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = make_msgid(domain="community.local")
+    message["Content-Language"] = language
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        message.add_attachment(
+            attachment.content,
+            maintype=attachment.maintype,
+            subtype=attachment.subtype,
+            filename=attachment.filename,
+            params=attachment.params or {},
+        )
+    return message
+
+
+def send_mail(
+    to: str,
+    subject,
+    template: str,
+    language: str = "ja",
+    attachments: tuple[Attachment, ...] = (),
+    **context,
+) -> bool:
+    """Send one message; a failure is logged, not raised: the action that sent it still stands."""
+    message = build_message(to, subject, template, language, attachments, **context)
+    try:
+        deliver(message)
+    except MailError:
+        return False
+    return True
+
+
+def deliver(message: EmailMessage) -> None:
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        _write_to_outbox(message)
+        return
+    smtp_class = smtplib.SMTP_SSL if config["MAIL_USE_SSL"] else smtplib.SMTP
+    try:
+        with smtp_class(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+        ) as smtp:
+            if config["MAIL_USE_TLS"]:
+                smtp.starttls()
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        log.error("could not send %r to %s: %s", message["Subject"], message["To"], error)
+        raise MailError(str(error)) from error
+
+
+def _write_to_outbox(message: EmailMessage) -> None:
+    outbox = Path(current_app.config["MAIL_OUTBOX_DIR"])
+    outbox.mkdir(parents=True, exist_ok=True)
+    name = f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+    (outbox / name).write_bytes(bytes(message))
+    body = message.get_body(preferencelist=("plain",))
+    log.info(
+        "mail (not sent, no MAIL_SERVER) to %s: %s -> %s\n%s",
+        message["To"],
+        message["Subject"],
+        outbox / name,
+        body.get_content() if body else "",
+    )

@@ -1,0 +1,162 @@
+"""Demo data for `make run`: an organiser, an admin, a member, and events in both languages.
+
+Idempotent: every row is looked up by its natural key first, so a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from werkzeug.security import generate_password_hash
+
+from community.accounts.models import User
+from community.core.db import db, utcnow
+from community.events.models import Category, Event
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+DEMO_LOGINS = {
+    "organiser": ("organiser@example.org", "demo-organiser-2026"),
+    "admin": ("admin@example.org", "demo-admin-2026"),
+    "member": ("member@example.org", "demo-member-2026"),
+}
+
+CATEGORIES = [
+    ("career", "キャリア", "Career"),
+    ("engineering", "エンジニアリング", "Engineering"),
+    ("data", "データ", "Data"),
+]
+
+
+def _at(days: int, hour: int, minute: int = 0) -> datetime:
+    day = utcnow().astimezone(TOKYO).date() + timedelta(days=days)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=TOKYO)
+
+
+def _events() -> list[dict]:
+    return [
+        {
+            "slug": "mentoring-night-tokyo",
+            "kind": "event",
+            "category": "career",
+            "title_ja": "メンタリング・ナイト東京",
+            "title_en": "Mentoring Night Tokyo",
+            "summary_ja": "メンターとスポンサーに出会う夜。",
+            "summary_en": "An evening to meet mentors and sponsors.",
+            "description_ja": "## 内容\n\n- ライトニングトーク\n- 少人数での対話\n\n軽食あり。",
+            "description_en": "## Programme\n\n- Lightning talks\n- Small-group conversations\n\n"
+            "Light food provided.",
+            "format": "in_person",
+            "venue_name": "渋谷コミュニティホール",
+            "venue_address": "東京都渋谷区渋谷2-1-1",
+            "starts_at": _at(8, 19),
+            "ends_at": _at(8, 21),
+            "language": "ja_en",
+            "capacity": 40,
+        },
+        {
+            "slug": "intro-to-sql-workshop",
+            "kind": "workshop",
+            "category": "data",
+            "title_ja": "はじめてのSQLワークショップ",
+            "title_en": "Introduction to SQL workshop",
+            "summary_ja": "ノートPCを持って、SQLの基本を手を動かして学びます。",
+            "summary_en": "Bring a laptop and learn the basics of SQL hands-on.",
+            "description_ja": "SELECT、JOIN、GROUP BY を扱います。",
+            "description_en": "We cover SELECT, JOIN and GROUP BY.",
+            "format": "hybrid",
+            "venue_name": "Roppongi Tech Lab",
+            "venue_address": "東京都港区六本木6-10-1",
+            "online_url": "https://meet.example.org/sql-workshop",
+            "starts_at": _at(15, 14),
+            "ends_at": _at(15, 17),
+            "language": "en",
+            "capacity": 20,
+        },
+        {
+            "slug": "career-talk-online",
+            "kind": "event",
+            "category": "career",
+            "title_ja": "オンライン・キャリアトーク",
+            "title_en": "Career talk (online)",
+            "summary_ja": "エンジニアリングマネージャーへの道。",
+            "summary_en": "The road to engineering manager.",
+            "description_ja": "質疑応答の時間もあります。",
+            "description_en": "With time for questions.",
+            "format": "online",
+            "online_url": "https://meet.example.org/career-talk",
+            "starts_at": _at(22, 12),
+            "ends_at": _at(22, 13),
+            "language": "ja",
+            "capacity": 200,
+        },
+        {
+            "slug": "testing-workshop-autumn",
+            "kind": "workshop",
+            "category": "engineering",
+            "title_ja": "テスト駆動開発ワークショップ(秋)",
+            "title_en": "Test-driven development workshop (autumn)",
+            "summary_ja": "先月開催したワークショップです。",
+            "summary_en": "The workshop we ran last month.",
+            "description_ja": "資料は後日公開します。",
+            "description_en": "Materials will be published later.",
+            "format": "in_person",
+            "venue_name": "Shibuya Scramble Square 15F",
+            "venue_address": "東京都渋谷区渋谷2-24-12",
+            "starts_at": _at(-30, 10),
+            "ends_at": _at(-30, 16),
+            "language": "ja",
+            "capacity": 24,
+        },
+    ]
+
+
+def _user(email: str, password: str, name: str, role: str, locale: str) -> tuple[User, bool]:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        return user, False
+    user = User(
+        email=email,
+        name=name,
+        password_hash=generate_password_hash(password),
+        role=role,
+        locale=locale,
+        email_confirmed_at=utcnow(),
+    )
+    db.session.add(user)
+    return user, True
+
+
+def seed_demo() -> bool:
+    """Load the demo rows that are missing; True if anything was created."""
+    created = False
+    organiser, new = _user(*DEMO_LOGINS["organiser"], "Aiko Tanaka", "organiser", "ja")
+    created |= new
+    _, new = _user(*DEMO_LOGINS["admin"], "Sam Admin", "admin", "en")
+    created |= new
+    _, new = _user(*DEMO_LOGINS["member"], "Ken Suzuki", "member", "ja")
+    created |= new
+
+    categories = {}
+    for slug, name_ja, name_en in CATEGORIES:
+        category = db.session.scalar(select(Category).where(Category.slug == slug))
+        if category is None:
+            category = Category(slug=slug, name_ja=name_ja, name_en=name_en)
+            db.session.add(category)
+            created = True
+        categories[slug] = category
+
+    for values in _events():
+        if db.session.scalar(select(Event.id).where(Event.slug == values["slug"])):
+            continue
+        values = dict(values)
+        category = categories[values.pop("category")]
+        event = Event(status="published", timezone="Asia/Tokyo", category=category, **values)
+        event.organisers.append(organiser)
+        db.session.add(event)
+        created = True
+
+    db.session.commit()
+    return created

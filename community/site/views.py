@@ -1,0 +1,29 @@
+"""Home page and the introductory pages linked from the navigation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from community.events import services as events
+
+bp = Blueprint("core_site", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("site/home.html", events=events.upcoming_events(limit=6))
+
+
+@bp.get("/partners")
+def partners():
+    return render_template("site/partners.html")
+
+
+@bp.get("/join")
+def join():
+    return render_template("site/join.html")
+
+
+@bp.get("/donate")
+def donate():
+    return render_template("site/donate.html")
