@@ -20,13 +20,14 @@ $(STAMP): pyproject.toml
 # Compiled catalogs are build output (not in git): rebuilt whenever a .po changes.
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard community/translations/*/LC_MESSAGES/messages.po))
 community/translations/%/LC_MESSAGES/messages.mo: community/translations/%/LC_MESSAGES/messages.po $(STAMP)
-	$(BIN)/pybabel compile -q -l $* -i $< -o $@
+	$(BIN)/pybabel compile -l $* -i $< -o $@
 
 translations: $(STAMP) $(MO_FILES)
 
 # Re-extract UI strings after changing templates or code; then translate the new ja entries.
 extract-messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--ignore-dirs ".* .venv instance tests bench migrations" \
 		-o community/translations/messages.pot .
 	$(BIN)/pybabel update -i community/translations/messages.pot -d community/translations \
 		--no-fuzzy-matching --ignore-obsolete

@@ -123,7 +123,7 @@ def login():
             login_user(user, remember=form.remember.data)
             flash(_("Welcome back, %(name)s.", name=user.name), "success")
             target = form.next.data
-            return redirect(target if is_safe_next(target) else url_for("core_site.home"))
+            return redirect(target if is_safe_next(target) else url_for("site.home"))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -132,7 +132,7 @@ def login():
 def logout():
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("core_site.home"))
+    return redirect(url_for("site.home"))
 
 
 # --- password reset ------------------------------------------------------------------------------
@@ -296,7 +296,7 @@ def delete_account():
         else:
             logout_user()
             flash(_("Your account is deleted. Thank you for having been with us."), "info")
-            return redirect(url_for("core_site.home"))
+            return redirect(url_for("site.home"))
     status = 422 if form.errors else 200
     return render_template("accounts/delete.html", form=form), status
 

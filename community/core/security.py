@@ -37,7 +37,7 @@ def is_safe_next(target: str | None) -> bool:
     )
 
 
-def safe_next(default_endpoint: str = "core.home") -> str:
+def safe_next(default_endpoint: str = "site.home") -> str:
     target = request.values.get("next")
     return target if is_safe_next(target) else url_for(default_endpoint)
 

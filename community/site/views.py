@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 
 from community.events import services as events
 
-bp = Blueprint("core_site", __name__)
+bp = Blueprint("site", __name__)
 
 
 @bp.get("/")

@@ -1,0 +1,306 @@
+"""Fixtures shared by every test: the app on a real database (SQLite, and PostgreSQL when
+TEST_DATABASE_URL is set), a real SMTP server on loopback, and helpers for CSRF-protected forms.
+
+SQLite: the schema is migrated once per run into a template file that each test copies.
+PostgreSQL: the schema is migrated once per run into a schema of its own; tables are truncated
+after each test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import has_app_context
+from flask.testing import FlaskClient
+
+from community import create_app
+from community.core.db import db
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def pytest_report_header(config):
+    lines = [f"databases: {', '.join(BACKENDS)}"]
+    if "postgresql" not in BACKENDS:
+        lines.append("TEST_DATABASE_URL is not set: database tests run on SQLite only")
+    return lines
+
+
+# --- SMTP ----------------------------------------------------------------------------------------
+
+
+class Mailbox:
+    """Collects what the SMTP server received, parsed as e-mail messages."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = message_from_bytes(envelope.original_content, policy=policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address.lower() in m["To"].lower()]
+
+    def last_to(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no message to {address}; got {[m['To'] for m in self.messages]}"
+        return found[-1]
+
+
+def text_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message: EmailMessage) -> str:
+    return message.get_body(preferencelist=("html",)).get_content()
+
+
+def link_in(message: EmailMessage, path_fragment: str) -> str:
+    """The first link in the text part whose path contains `path_fragment`."""
+    for url in re.findall(r"https?://\S+", text_of(message)):
+        if path_fragment in url:
+            return url
+    raise AssertionError(f"no link containing {path_fragment!r} in:\n{text_of(message)}")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    controller.mailbox = mailbox
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    smtp_server.mailbox.clear()
+    yield smtp_server.mailbox
+    smtp_server.mailbox.clear()
+
+
+# --- databases -----------------------------------------------------------------------------------
+
+
+def _migrate(url: str, tmp_path_factory) -> None:
+    app = create_app(_base_config(url, tmp_path_factory.mktemp("mig-outbox")))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+
+
+def _base_config(url: str, outbox) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "BASE_URL": "http://localhost",
+        "MAIL_SERVER": "",
+        "MAIL_OUTBOX_DIR": str(outbox),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": True,
+        "COMMUNITY_ENV": "test",
+        "STRIPE_SECRET_KEY": "",
+    }
+
+
+def postgres_url_with_schema(schema: str) -> str:
+    base = os.environ["TEST_DATABASE_URL"]
+    if base.startswith("postgresql://"):
+        base = "postgresql+psycopg://" + base.removeprefix("postgresql://")
+    separator = "&" if "?" in base else "?"
+    return f"{base}{separator}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """A fresh schema for this run, dropped at the end."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(postgres_url_with_schema("public"))
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield schema
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request, tmp_path_factory):
+    """(backend, url-maker): a migrated database for this run, on each backend."""
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+        _migrate(f"sqlite:///{template}", tmp_path_factory)
+
+        def make_url(tmp_path):
+            target = tmp_path / "test.db"
+            shutil.copyfile(template, target)
+            return f"sqlite:///{target}"
+
+        return "sqlite", make_url
+    schema = request.getfixturevalue("postgres_schema")
+    url = postgres_url_with_schema(schema)
+    _migrate(url, tmp_path_factory)
+    return "postgresql", lambda tmp_path: url
+
+
+def _truncate_all(app) -> None:
+    with app.app_context():
+        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        with db.engine.begin() as connection:
+            connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_app(database, smtp_server, tmp_path):
+    """Build an app on this test's database; overrides go on top of the test configuration."""
+    backend, make_url = database
+    url = make_url(tmp_path)
+    apps = []
+
+    def factory(**overrides):
+        config = _base_config(url, tmp_path / "outbox")
+        config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
+        config.update(overrides)
+        app = create_app(config)
+        app.config["TEST_BACKEND"] = backend
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if backend == "postgresql" and apps:
+        _truncate_all(apps[0])
+        with apps[0].app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in a fresh app context, as in production.
+
+    The `app` fixture keeps an app context open for the test's own queries; without this, requests
+    would share its `g` (Flask-Login's user, Flask-Babel's locale) and its database session. The
+    test's pending changes are committed before each request, and its objects are expired after,
+    so that both sides see what the other wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()
+        return response
+
+
+@pytest.fixture
+def client(app):
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- forms and people ----------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def submit(client, page_path: str, data: dict, post_path: str | None = None, **kwargs):
+    """GET the page (for its CSRF token), then POST the form, as a browser would."""
+    page = client.get(page_path)
+    assert page.status_code == 200, f"{page_path} answered {page.status_code}"
+    payload = {"csrf_token": csrf_token_from(page.get_data(as_text=True)), **data}
+    return client.post(post_path or page_path, data=payload, **kwargs)
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app):
+    from werkzeug.security import generate_password_hash
+
+    from community.accounts.models import User
+    from community.core.db import utcnow
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**overrides) -> User:
+        number = next(counter)
+        values = {
+            "email": f"person{number}@example.com",
+            "name": f"Person {number}",
+            "password_hash": generate_password_hash(overrides.pop("password", PASSWORD)),
+            "locale": "en",
+            "role": "member",
+            "email_confirmed_at": utcnow(),
+        }
+        values.update(overrides)
+        user = User(**values)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login(client):
+    def do_login(user, password: str = PASSWORD, remember: bool = False):
+        data = {"email": user.email, "password": password}
+        if remember:
+            data["remember"] = "y"
+        response = submit(client, "/account/login", data)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do_login
