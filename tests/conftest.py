@@ -263,12 +263,20 @@ def submit(client, page_path: str, data: dict, post_path: str | None = None, **k
 
 
 PASSWORD = "correct horse battery"
+_PASSWORD_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """scrypt is slow on purpose; hash each test password once per run."""
+    from werkzeug.security import generate_password_hash
+
+    if password not in _PASSWORD_HASHES:
+        _PASSWORD_HASHES[password] = generate_password_hash(password)
+    return _PASSWORD_HASHES[password]
 
 
 @pytest.fixture
 def make_user(app):
-    from werkzeug.security import generate_password_hash
-
     from community.accounts.models import User
     from community.core.db import utcnow
 
@@ -279,7 +287,7 @@ def make_user(app):
         values = {
             "email": f"person{number}@example.com",
             "name": f"Person {number}",
-            "password_hash": generate_password_hash(overrides.pop("password", PASSWORD)),
+            "password_hash": password_hash(overrides.pop("password", PASSWORD)),
             "locale": "en",
             "role": "member",
             "email_confirmed_at": utcnow(),

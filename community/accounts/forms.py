@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from community.accounts.services import MIN_PASSWORD_LENGTH
 
-LANGUAGE_CHOICES = [("ja", "日本語"), ("en", "English")]
+LANGUAGE_CHOICES = [
+    SelectChoice("ja", "日本語", render_kw={"lang": "ja"}),
+    SelectChoice("en", "English", render_kw={"lang": "en"}),
+]
 ROLE_LABELS = {"member": _l("Member"), "organiser": _l("Organiser"), "admin": _l("Administrator")}
 
 
@@ -127,5 +138,8 @@ class DeleteAccountForm(FlaskForm):
 class RoleForm(FlaskForm):
     role = SelectField(
         _l("Role"),
-        choices=[("member", ROLE_LABELS["member"]), ("organiser", ROLE_LABELS["organiser"])],
+        choices=[
+            SelectChoice("member", ROLE_LABELS["member"]),
+            SelectChoice("organiser", ROLE_LABELS["organiser"]),
+        ],
     )

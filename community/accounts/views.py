@@ -41,6 +41,11 @@ bp = Blueprint("accounts", __name__, url_prefix="/account")
 admin_bp = Blueprint("accounts_admin", __name__, url_prefix="/organiser/users")
 
 
+def _me():
+    """The signed-in user itself, not the proxy: services keep it past logout_user()."""
+    return current_user._get_current_object()
+
+
 def _limit(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
 
@@ -59,7 +64,7 @@ def _field_error(form, error: DomainError) -> None:
 @bp.route("/signup", methods=["GET", "POST"])
 @_limit("RATELIMIT_SIGNUP")
 def signup():
-    if current_user.is_authenticated:
+    if _me().is_authenticated:
         return redirect(url_for("accounts.profile"))
     form = SignupForm()
     if request.method == "GET":
@@ -112,7 +117,7 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
-    if current_user.is_authenticated:
+    if _me().is_authenticated:
         return redirect(safe_next())
     if form.validate_on_submit():
         try:
@@ -184,7 +189,7 @@ def reset_password(token: str):
 
 def _profile_forms(**overrides):
     forms = {
-        "profile_form": ProfileForm(obj=current_user, formdata=None),
+        "profile_form": ProfileForm(obj=_me(), formdata=None),
         "email_form": EmailChangeForm(formdata=None),
         "password_form": PasswordChangeForm(formdata=None),
     }
@@ -208,7 +213,7 @@ def update_profile():
     form = ProfileForm()
     if form.validate_on_submit():
         try:
-            services.update_profile(current_user, form.name.data, form.locale.data)
+            services.update_profile(_me(), form.name.data, form.locale.data)
         except DomainError as error:
             _field_error(form, error)
         else:
@@ -223,7 +228,7 @@ def change_email():
     form = EmailChangeForm()
     if form.validate_on_submit():
         try:
-            services.request_email_change(current_user, form.email.data, form.current_password.data)
+            services.request_email_change(_me(), form.email.data, form.current_password.data)
         except DomainError as error:
             _field_error(form, error)
         else:
@@ -245,7 +250,7 @@ def confirm_email_change(token: str):
     except DomainError as error:
         return render_template("accounts/link_problem.html", message=str(error), form=None), 400
     flash(_("Your new e-mail address is confirmed."), "success")
-    if current_user.is_authenticated:
+    if _me().is_authenticated:
         return redirect(url_for("accounts.profile"))
     return redirect(url_for("accounts.login"))
 
@@ -257,13 +262,13 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(
-                current_user, form.current_password.data, form.new_password.data
+                _me(), form.current_password.data, form.new_password.data
             )
         except DomainError as error:
             _field_error(form, error)
         else:
             # Other sessions are now signed out; keep this one by signing in again.
-            login_user(current_user._get_current_object())
+            login_user(_me())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return _render_profile(422, password_form=form)
@@ -272,7 +277,7 @@ def change_password():
 @bp.get("/export.json")
 @login_required
 def export_data():
-    data = services.export_personal_data(current_user)
+    data = services.export_personal_data(_me())
     body = json.dumps(data, ensure_ascii=False, indent=2)
     return Response(
         body,
@@ -290,7 +295,7 @@ def delete_account():
     form = DeleteAccountForm()
     if form.validate_on_submit():
         try:
-            services.delete_account(current_user, form.password.data)
+            services.delete_account(_me(), form.password.data)
         except DomainError as error:
             _field_error(form, error)
         else:
@@ -320,7 +325,7 @@ def set_role(user_id: int):
     form = RoleForm()
     if form.validate_on_submit():
         try:
-            person = services.set_role(current_user, user_id, form.role.data)
+            person = services.set_role(_me(), user_id, form.role.data)
         except DomainError as error:
             flash(str(error), "error")
         else:
