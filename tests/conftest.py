@@ -169,12 +169,12 @@ def database(request, tmp_path_factory):
     return "postgresql", lambda tmp_path: url
 
 
-def _truncate_all(app) -> None:
-    with app.app_context():
-        tables = [table.name for table in reversed(db.metadata.sorted_tables)]
-        quoted = ", ".join(f'"{name}"' for name in tables)
-        with db.engine.begin() as connection:
-            connection.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+def _truncate_all(url: str) -> None:
+    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -198,10 +198,8 @@ def make_app(database, smtp_server, tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if backend == "postgresql" and apps:
-        _truncate_all(apps[0])
-        with apps[0].app_context():
-            db.engine.dispose()
+    if backend == "postgresql":
+        _truncate_all(url)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Language choice and bilingual content.
 
 The reader's language is their account setting, then the switch on every page (kept in the
-session), then Accept-Language, then Japanese. Content fields come in pairs (`title_ja`,
+session), then Accept-Language, then Japanese. Outside a request (the CLI) it is English. Content fields come in pairs (`title_ja`,
 `title_en`); `localized()` picks the reader's and falls back to the other.
 """
 
@@ -21,7 +21,7 @@ def supported_languages() -> tuple[str, ...]:
 def select_locale() -> str:
     languages = supported_languages()
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return "en"  # command-line tools speak English; e-mails set their recipient's language
     user_language = getattr(current_user, "locale", None) if current_user else None
     if user_language in languages:
         return user_language

@@ -54,7 +54,6 @@ def build_message(
     message["To"] = to
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain="community.local")
-    message["Content-Language"] = language
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     for attachment in attachments:
@@ -65,6 +64,8 @@ def build_message(
             filename=attachment.filename,
             params=attachment.params or {},
         )
+    # Last: set_content() and add_attachment() move or drop Content-* headers set before them.
+    message["Content-Language"] = language
     return message
 
 

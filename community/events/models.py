@@ -74,7 +74,7 @@ class Event(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
-    organisers: Mapped[list[User]] = relationship(secondary=event_organisers, lazy="selectin")
+    organisers: Mapped[list[User]] = relationship(secondary=event_organisers)
 
     @property
     def title(self) -> str:

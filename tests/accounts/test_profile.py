@@ -22,9 +22,7 @@ def test_profile_saves_name_and_language(client, make_user, login):
     assert (user.name, user.locale) == ("New Name", "ja")
 
 
-def test_profile_with_an_empty_name_shows_the_error_and_changes_nothing(
-    client, make_user, login
-):
+def test_profile_with_an_empty_name_shows_the_error_and_changes_nothing(client, make_user, login):
     user = make_user(name="Kept")
     login(user)
     response = submit(client, "/account/profile", {"name": "", "locale": "xx"})
@@ -88,9 +86,7 @@ def test_email_change_to_an_address_in_use_reveals_nothing(client, mailbox, make
     assert "already has one" in text_of(mailbox.last_to("other@example.com"))
 
 
-def test_password_change_keeps_this_session_and_ends_the_others(
-    client, app, make_user, login
-):
+def test_password_change_keeps_this_session_and_ends_the_others(client, app, make_user, login):
     user = make_user()
     login(user)
     other_device = app.test_client()
@@ -155,7 +151,9 @@ def test_account_deletion_anonymises_the_person_and_keeps_the_row(
 ):
     erased = []
     monkeypatch.setitem(
-        services._personal_data, "test_hook", services.PersonalData(lambda user: [], lambda user: erased.append(user.id))
+        services._personal_data,
+        "test_hook",
+        services.PersonalData(lambda user: [], lambda user: erased.append(user.id)),
     )
     user = make_user(email="gone@example.com", name="Gone Soon")
     user_id = user.id

@@ -33,8 +33,10 @@ def _source_messages() -> set[str]:
         method_map=method_map,
         options_map=options,
         keywords={"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)},
-        directory_filter=lambda path: not Path(path).name.startswith(".")
-        and Path(path).name not in {".venv", "instance", "tests", "bench", "migrations"},
+        directory_filter=lambda path: (
+            not Path(path).name.startswith(".")
+            and Path(path).name not in {".venv", "instance", "tests", "bench", "migrations"}
+        ),
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -1,0 +1,141 @@
+"""Gunicorn serving the application on 127.0.0.1 for the length of a benchmark, and nothing else.
+
+The server runs in its own session so that Ctrl-C reaches only the benchmark, which then stops the
+server itself: SIGTERM, a grace period, then SIGKILL to the whole process group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from bench.database import PROJECT_ROOT
+from bench.errors import BenchError
+
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT_SECONDS = 30
+STOP_GRACE_SECONDS = 10
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+class GunicornServer:
+    def __init__(self, app_env: dict[str, str], workers: int, log_path: Path) -> None:
+        self.app_env = app_env
+        self.workers = workers
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def start(self) -> None:
+        # Run from the project root, gunicorn also reads its gunicorn.conf.py, as in deployment;
+        # the options below take precedence over it.
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "wsgi:app",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--worker-class",
+            "sync",
+            "--workers",
+            str(self.workers),
+            "--threads",
+            "1",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+        ]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=self.app_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_healthy()
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        last_problem = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(
+                    f"gunicorn exited with {self.process.returncode} during start-up:\n"
+                    + self.log_tail()
+                )
+            try:
+                status, _ = fetch(self.base_url + "/healthz", timeout=2)
+            except OSError as error:
+                last_problem = str(error)
+            else:
+                if status == 200:
+                    return
+                last_problem = f"/healthz answered {status}"
+            time.sleep(0.2)
+        raise BenchError(
+            f"gunicorn did not become healthy within {STARTUP_TIMEOUT_SECONDS}s "
+            f"({last_problem}):\n{self.log_tail()}"
+        )
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            # The session we started is the process group: its workers go with the arbiter.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=STOP_GRACE_SECONDS)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no gunicorn log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(gunicorn log is empty)"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def fetch(url: str, timeout: float = 10) -> tuple[int, str]:
+    """GET without following redirects; returns (status, Location header or '')."""
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"benchmarks talk to {HOST} only, not {url}")
+    try:
+        with _opener.open(url, timeout=timeout) as response:
+            response.read()
+            return response.status, ""
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Location", "")

@@ -1,0 +1,18 @@
+"""gunicorn's settings for `gunicorn wsgi:app` (read from the working directory).
+
+The configuration is checked once in the master before any worker starts, so that an unsafe
+production configuration stops the server with its one-line reason instead of workers that are
+started and stopped again forever.
+"""
+
+import os
+
+from community.config import build_config
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+accesslog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def on_starting(server):
+    build_config()  # raises ConfigurationError (a SystemExit with one line) when unsafe

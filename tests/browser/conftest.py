@@ -1,0 +1,180 @@
+"""Fixtures for browser tests: the app served on loopback by a real WSGI server, Debian's Chromium
+driven by Playwright, and screenshots under tests/artifacts/.
+
+Playwright's own browser download is not used; CHROMIUM_PATH (default /usr/bin/chromium) names the
+browser. Without it these tests are skipped, or fail when REQUIRE_BROWSER_TESTS=1 (for CI).
+Page fixtures live here; the app and the SMTP mailbox come from tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",  # we run as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",  # every request goes to the live server on 127.0.0.1
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# Fail fast: a page on loopback that takes longer than this is a bug, not a slow network.
+TIMEOUT_MS = 10_000
+
+
+def browser_required() -> bool:
+    return os.environ.get("REQUIRE_BROWSER_TESTS") == "1"
+
+
+def chromium_available() -> bool:
+    return os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK)
+
+
+def pytest_report_header(config):
+    if chromium_available():
+        return f"browser tests: run with Chromium at {CHROMIUM_PATH}"
+    if browser_required():
+        return (
+            f"browser tests: FAIL, Chromium not found at {CHROMIUM_PATH} (REQUIRE_BROWSER_TESTS=1)"
+        )
+    return f"browser tests: skipped, Chromium not found at {CHROMIUM_PATH}"
+
+
+# --- the live server -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    app: object
+
+
+@pytest.fixture
+def live_server(make_app):
+    """The app on a free loopback port, served by werkzeug in a background thread."""
+    # Bind first, so BASE_URL (used in e-mailed links) can name the port; the server then takes
+    # over this very socket, leaving no window in which another process could grab the port.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    app = make_app(BASE_URL=url, RATELIMIT_ENABLED=False)
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
+    listener.close()  # the server holds its own duplicate of the descriptor
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield LiveServer(url=url, app=app)
+    server.shutdown()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), "the live server did not stop"
+
+
+# --- the browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not chromium_available():
+        reason = f"Chromium is not installed at {CHROMIUM_PATH} (apt-get install chromium)"
+        if browser_required():
+            pytest.fail(f"{reason}; REQUIRE_BROWSER_TESTS=1 makes this a failure", pytrace=False)
+        pytest.skip(f"{reason}; browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def make_page(browser, live_server, artifact_stem, request):
+    """Open a page in a fresh browser context (own cookies) whose base URL is the live server.
+
+    Keyword arguments go to `browser.new_context` (locale, viewport, ...). On a failed test,
+    each open page is saved as a screenshot before its context closes.
+    """
+    contexts = []
+
+    def factory(**context_options):
+        options = {"locale": "en-US", **context_options}
+        context = browser.new_context(base_url=live_server.url, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield factory
+    if request.node.stash.get(CALL_FAILED, False):
+        open_tabs = [tab for context in contexts for tab in context.pages]
+        for number, tab in enumerate(open_tabs, start=1):
+            save_screenshot(tab, f"{artifact_stem}-failure-{number}")
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(make_page):
+    """A page in an English-speaking browser on a desktop-sized window."""
+    return make_page(locale="en-US")
+
+
+# --- screenshots ---------------------------------------------------------------------------------
+
+
+CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed
+    return report
+
+
+def artifact_name(node_name: str) -> str:
+    """`test_x[sqlite]` → `test_x-sqlite`: a file name without brackets."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", node_name).strip("-")
+
+
+def save_screenshot(page, file_stem: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{file_stem}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+@pytest.fixture
+def artifact_stem(request) -> str:
+    """This test's prefix for artifact files; the previous run's files are removed first."""
+    stem = artifact_name(request.node.name)
+    for old in ARTIFACTS.glob(f"{stem}-*.png"):
+        old.unlink()
+    return stem
+
+
+@pytest.fixture
+def shoot(artifact_stem):
+    """`shoot(page, step)` saves tests/artifacts/<test-name>-<step>.png."""
+
+    def take(page, step: str) -> Path:
+        return save_screenshot(page, f"{artifact_stem}-{artifact_name(step)}")
+
+    return take

@@ -1,0 +1,117 @@
+"""Configuration from the environment, and refusal of unsafe production settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from community.config import ConfigurationError, build_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SAFE_PRODUCTION = {
+    "COMMUNITY_ENV": "production",
+    "SECRET_KEY": "k" * 48,
+    "DATABASE_URL": "postgresql://db.internal/community",
+    "STRIPE_SECRET_KEY": "sk_live_123",
+    "STRIPE_WEBHOOK_SECRET": "whsec_123",
+}
+
+
+def test_development_defaults_use_sqlite_in_instance_and_the_sandbox():
+    config = build_config(environ={})
+    assert config["SQLALCHEMY_DATABASE_URI"].endswith("instance/community.db")
+    assert config["PAYMENTS_SANDBOX"] is True
+    assert config["DEFAULT_CURRENCY"] == "JPY"
+    assert config["DEFAULT_TIMEZONE"] == "Asia/Tokyo"
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["RATELIMIT_ENABLED"] is True
+
+
+def test_environment_variables_are_read_by_their_spec_names():
+    config = build_config(
+        environ={
+            "DATABASE_URL": "postgres://u@h/db",
+            "BASE_URL": "https://community.example/",
+            "MAIL_SERVER": "smtp.example",
+            "MAIL_PORT": "2525",
+            "MAIL_USE_TLS": "true",
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+            "RATELIMIT_ENABLED": "false",
+            "DEFAULT_CURRENCY": "usd",
+            "DEFAULT_TIMEZONE": "Europe/London",
+            "STRIPE_API_BASE": "http://127.0.0.1:12111",
+        }
+    )
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
+    assert config["BASE_URL"] == "https://community.example"
+    assert (config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_USE_TLS"]) == (
+        "smtp.example",
+        2525,
+        True,
+    )
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert config["RATELIMIT_ENABLED"] is False
+    assert config["DEFAULT_CURRENCY"] == "USD"
+    assert config["DEFAULT_TIMEZONE"] == "Europe/London"
+    assert config["STRIPE_API_BASE"] == "http://127.0.0.1:12111"
+
+
+def test_a_safe_production_configuration_is_accepted():
+    config = build_config(environ=SAFE_PRODUCTION)
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["PAYMENTS_SANDBOX"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY is missing or a default"),
+        ({"SECRET_KEY": "development-only-secret-key"}, "SECRET_KEY is missing or a default"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is shorter than 32 characters"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL points at SQLite"),
+        ({"DATABASE_URL": "sqlite:////srv/app.db"}, "DATABASE_URL points at SQLite"),
+        ({"STRIPE_SECRET_KEY": ""}, "offline payment sandbox"),
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET is not set"),
+    ],
+)
+def test_production_refuses_unsafe_settings_with_one_line(change, reason):
+    environ = {**SAFE_PRODUCTION, **change}
+    environ = {key: value for key, value in environ.items() if value}
+    with pytest.raises(ConfigurationError) as refused:
+        build_config(environ=environ)
+    assert reason in str(refused.value.code)
+    assert "\n" not in str(refused.value.code)
+
+
+def _run(args, env_changes):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    env.update(env_changes)
+    return subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_flask_cli_refuses_to_start_in_production_without_a_secret_key():
+    result = _run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "routes"], {"COMMUNITY_ENV": "production"}
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "community refuses to start: SECRET_KEY is missing or a default; set a long random value"
+    ]
+
+
+def test_gunicorn_stops_at_once_in_production_with_sqlite():
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    result = _run(
+        [str(gunicorn), "--bind", "127.0.0.1:0", "wsgi:app"],
+        {"COMMUNITY_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": ""},
+    )
+    assert result.returncode != 0
+    assert "community refuses to start: DATABASE_URL points at SQLite" in result.stderr
+    assert "Booting worker" not in result.stderr

@@ -1,0 +1,66 @@
+"""E-mail: one module, text and HTML, the recipient's language, SMTP or the development outbox."""
+
+from __future__ import annotations
+
+import logging
+from email import message_from_bytes, policy
+
+from flask_babel import lazy_gettext as _l
+
+from community.core.mail import Attachment, send_mail
+from tests.conftest import free_port, html_of, text_of
+
+CONTEXT = {
+    "user": type("Person", (), {"name": "Hanako"})(),
+    "confirm_url": "http://localhost/account/confirm/abc",
+    "hours": 48,
+}
+
+
+def test_mail_goes_through_smtp_with_text_and_html_in_the_recipients_language(app, mailbox):
+    assert send_mail(
+        "ja@example.com", _l("Confirm your e-mail address"), "accounts/confirm", "ja", **CONTEXT
+    )
+    assert send_mail(
+        "en@example.com", _l("Confirm your e-mail address"), "accounts/confirm", "en", **CONTEXT
+    )
+    japanese = mailbox.last_to("ja@example.com")
+    english = mailbox.last_to("en@example.com")
+    assert japanese["Subject"] == "メールアドレスの確認"
+    assert "Hanako さん" in text_of(japanese)
+    assert '<html lang="ja">' in html_of(japanese)
+    assert japanese["Content-Language"] == "ja"
+    assert english["Subject"] == "Confirm your e-mail address"
+    assert "Hello Hanako," in text_of(english)
+    assert "http://localhost/account/confirm/abc" in html_of(english)
+
+
+def test_attachments_travel_with_the_message(app, mailbox):
+    attachment = Attachment(
+        "event.ics", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "text", "calendar"
+    )
+    send_mail("x@example.com", "Subject", "accounts/confirm", "en", (attachment,), **CONTEXT)
+    message = mailbox.last_to("x@example.com")
+    parts = [part for part in message.iter_attachments()]
+    assert [part.get_filename() for part in parts] == ["event.ics"]
+    assert parts[0].get_content_type() == "text/calendar"
+
+
+def test_without_smtp_settings_messages_go_to_the_log_and_the_outbox(make_app, tmp_path, caplog):
+    outbox = tmp_path / "mail"
+    app = make_app(MAIL_SERVER="", MAIL_OUTBOX_DIR=str(outbox))
+    with app.app_context(), caplog.at_level(logging.INFO, logger="community.core.mail"):
+        assert send_mail("dev@example.com", "Hello", "accounts/confirm", "en", **CONTEXT)
+    files = list(outbox.glob("*.eml"))
+    assert len(files) == 1
+    saved = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert saved["To"] == "dev@example.com"
+    assert "http://localhost/account/confirm/abc" in caplog.text
+
+
+def test_an_unreachable_smtp_server_is_logged_and_does_not_raise(make_app, caplog):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
+    with app.app_context(), caplog.at_level(logging.ERROR, logger="community.core.mail"):
+        delivered = send_mail("x@example.com", "Hello", "accounts/confirm", "en", **CONTEXT)
+    assert delivered is False
+    assert "could not send" in caplog.text
