@@ -261,9 +261,7 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
-                _me(), form.current_password.data, form.new_password.data
-            )
+            services.change_password(_me(), form.current_password.data, form.new_password.data)
         except DomainError as error:
             _field_error(form, error)
         else:

@@ -1,8 +1,9 @@
 """Language choice and bilingual content.
 
 The reader's language is their account setting, then the switch on every page (kept in the
-session), then Accept-Language, then Japanese. Outside a request (the CLI) it is English. Content fields come in pairs (`title_ja`,
-`title_en`); `localized()` picks the reader's and falls back to the other.
+session), then Accept-Language, then Japanese; outside a request (the CLI) it is English.
+Content fields come in pairs (`title_ja`, `title_en`); `localized()` picks the reader's and falls
+back to the other.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import select
 
-from community.accounts.models import User
 from community.accounts import services
+from community.accounts.models import User
 from community.core.db import db
 from tests.conftest import PASSWORD, link_in, submit, text_of
 

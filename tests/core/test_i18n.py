@@ -1,4 +1,4 @@
-"""Both languages: the catalog is complete and the reader's language is chosen in the right order."""
+"""Both languages: the catalog is complete; the reader's language is chosen in the right order."""
 
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ def test_attachments_travel_with_the_message(app, mailbox):
     )
     send_mail("x@example.com", "Subject", "accounts/confirm", "en", (attachment,), **CONTEXT)
     message = mailbox.last_to("x@example.com")
-    parts = [part for part in message.iter_attachments()]
+    parts = list(message.iter_attachments())
     assert [part.get_filename() for part in parts] == ["event.ics"]
     assert parts[0].get_content_type() == "text/calendar"
 
