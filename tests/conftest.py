@@ -30,9 +30,12 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") e
 
 
 def pytest_report_header(config):
+    from tests.browser.conftest import browser_status
+
     lines = [f"databases: {', '.join(BACKENDS)}"]
     if "postgresql" not in BACKENDS:
         lines.append("TEST_DATABASE_URL is not set: database tests run on SQLite only")
+    lines.append(browser_status())
     return lines
 
 

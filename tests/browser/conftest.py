@@ -43,14 +43,15 @@ def chromium_available() -> bool:
     return os.path.isfile(CHROMIUM_PATH) and os.access(CHROMIUM_PATH, os.X_OK)
 
 
-def pytest_report_header(config):
+def browser_status() -> str:
+    """One line for the test report's header (printed by tests/conftest.py)."""
     if chromium_available():
         return f"browser tests: run with Chromium at {CHROMIUM_PATH}"
     if browser_required():
         return (
             f"browser tests: FAIL, Chromium not found at {CHROMIUM_PATH} (REQUIRE_BROWSER_TESTS=1)"
         )
-    return f"browser tests: skipped, Chromium not found at {CHROMIUM_PATH}"
+    return f"browser tests: SKIPPED, no Chromium at {CHROMIUM_PATH} (apt-get install chromium)"
 
 
 # --- the live server -----------------------------------------------------------------------------
