@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from community.core.db import db
 from community.events.models import Event
+from tests.conftest import submit
 
 NAV_PATHS = ["/events", "/partners", "/join", "/donate", "/account/login", "/account/signup"]
 
@@ -121,3 +122,46 @@ def test_demo_logins_work(client, runner):
     )
     assert response.status_code == 302
     assert "/events/mentoring-night-tokyo" in client.get("/organiser/").get_data(as_text=True)
+
+
+ERROR_TEXT = {
+    400: ("The request could not be understood", "リクエストを処理できませんでした"),
+    403: ("You do not have access to this page", "このページを見る権限がありません"),
+    404: ("Page not found", "ページが見つかりません"),
+    429: ("Too many requests", "リクエストが多すぎます"),
+    500: ("Something went wrong on our side", "こちらで問題が発生しました"),
+}
+
+
+def _provoke(status, app, client, make_user, login, headers):
+    if status == 400:
+        return client.post("/account/login", data={"email": "x"}, headers=headers)
+    if status == 403:
+        # A signed-in reader sees their account's language, so the account has the one tested.
+        login(make_user(role="member", locale=headers["Accept-Language"]))
+        return client.get("/organiser/", headers=headers)
+    if status == 404:
+        return client.get("/nowhere", headers=headers)
+    if status == 429:
+        app.config["RATELIMIT_RESET"] = "1 per minute"
+        submit(client, "/account/reset", {"email": "a@example.com"})
+        return submit(client, "/account/reset", {"email": "a@example.com"}, headers=headers)
+
+    @app.get("/boom-page")
+    def boom_page():
+        raise ValueError("internal detail")
+
+    return client.get("/boom-page", headers=headers)
+
+
+@pytest.mark.parametrize("status", sorted(ERROR_TEXT))
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_error_pages_exist_in_both_languages(app, client, make_user, login, status, language):
+    headers = {"Accept-Language": language}
+    response = _provoke(status, app, client, make_user, login, headers)
+    assert response.status_code == status
+    html = response.get_data(as_text=True)
+    english, japanese = ERROR_TEXT[status]
+    assert (english if language == "en" else japanese) in html
+    assert f'<html lang="{language}">' in html
+    assert "Traceback" not in html
