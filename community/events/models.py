@@ -1,10 +1,29 @@
-"""Events, their categories and their organisers. Columns, constraints, small derived values."""
+"""Events, ticket types, questions, registrations and answers. Columns, constraints, small derived
+values and the one transition function per status; no I/O.
+
+Counters (`places_taken` on events, `taken` on ticket types) count the places held by confirmed,
+awaiting-payment and offered registrations. They are the write locks of the registration engine
+(see services.py) and CHECK constraints keep them within their limits.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.accounts.models import User
@@ -15,13 +34,44 @@ KINDS = ("event", "workshop")
 STATUSES = ("draft", "published", "cancelled")
 FORMATS = ("in_person", "online", "hybrid")
 EVENT_LANGUAGES = ("ja", "en", "ja_en")
+QUESTION_KINDS = ("short_text", "long_text", "single_choice", "multiple_choice")
+
+REGISTRATION_STATUSES = (
+    "confirmed",
+    "awaiting_payment",
+    "waitlisted",
+    "offered",
+    "cancelled",
+    "expired",
+)
+# Statuses that hold one of the event's places (and one of the ticket type's).
+HOLDING = ("confirmed", "awaiting_payment", "offered")
+# Statuses that make a registration "active": one per e-mail per event.
+ACTIVE = ("confirmed", "awaiting_payment", "waitlisted", "offered")
+
+TRANSITIONS = {
+    "awaiting_payment": {"confirmed", "expired", "cancelled"},
+    "waitlisted": {"confirmed", "offered", "awaiting_payment", "cancelled"},
+    "offered": {"confirmed", "awaiting_payment", "expired", "cancelled"},
+    "confirmed": {"cancelled"},
+    "cancelled": set(),
+    "expired": set(),
+}
 
 event_organisers = Table(
     "event_organisers",
     db.metadata,
     Column("event_id", ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
+
+
+class IllegalTransition(Exception):
+    """A status change that the model does not allow (a programming error, not user input)."""
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class Category(db.Model):
@@ -40,13 +90,23 @@ class Category(db.Model):
 class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(f"kind IN {KINDS!r}", name="kind_known"),
-        CheckConstraint(f"status IN {STATUSES!r}", name="status_known"),
-        CheckConstraint(f"format IN {FORMATS!r}", name="format_known"),
-        CheckConstraint(f"language IN {EVENT_LANGUAGES!r}", name="language_known"),
+        CheckConstraint(f"kind IN {_in(KINDS)}", name="kind_known"),
+        CheckConstraint(f"status IN {_in(STATUSES)}", name="status_known"),
+        CheckConstraint(f"format IN {_in(FORMATS)}", name="format_known"),
+        CheckConstraint(f"language IN {_in(EVENT_LANGUAGES)}", name="language_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("places_taken >= 0", name="places_taken_not_negative"),
+        CheckConstraint("places_taken <= capacity", name="places_taken_within_capacity"),
+        CheckConstraint(
+            "registration_closes_at IS NULL OR registration_opens_at IS NULL "
+            "OR registration_closes_at > registration_opens_at",
+            name="registration_window_ordered",
+        ),
+        CheckConstraint("cancel_deadline_hours >= 0", name="cancel_deadline_not_negative"),
+        CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
+        Index("ix_events_status_ends_at", "status", "ends_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +119,9 @@ class Event(db.Model):
     summary_en: Mapped[str] = mapped_column(String(500), default="")
     description_ja: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    prerequisites_ja: Mapped[str] = mapped_column(Text, default="", server_default="")
+    prerequisites_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    materials_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
     format: Mapped[str] = mapped_column(String(16), default="in_person")
     venue_name: Mapped[str] = mapped_column(String(200), default="")
@@ -70,11 +133,32 @@ class Event(db.Model):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
     language: Mapped[str] = mapped_column(String(8), default="ja")
     capacity: Mapped[int] = mapped_column(Integer, default=0)
+    places_taken: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # People may cancel until this many hours before the start.
+    cancel_deadline_hours: Mapped[int] = mapped_column(
+        Integer, default=24, server_default=text("24")
+    )
+    cover_image: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # Bumped when time, place or status change (calendar clients compare it).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Set by the services when the event's own content changes; registrations do not touch it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     organisers: Mapped[list[User]] = relationship(secondary=event_organisers)
+    ticket_types: Mapped[list[TicketType]] = relationship(
+        back_populates="event",
+        order_by="TicketType.position, TicketType.id",
+        cascade="all, delete-orphan",
+    )
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="event",
+        order_by="Question.position, Question.id",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def title(self) -> str:
@@ -89,8 +173,223 @@ class Event(db.Model):
         return localized(self, "description")
 
     @property
+    def prerequisites(self) -> str:
+        return localized(self, "prerequisites")
+
+    @property
     def is_published(self) -> bool:
         return self.status == "published"
 
+    @property
+    def places_left(self) -> int:
+        return max(self.capacity - self.places_taken, 0)
+
+    @property
+    def has_venue(self) -> bool:
+        return self.format in ("in_person", "hybrid")
+
+    @property
+    def is_online(self) -> bool:
+        return self.format in ("online", "hybrid")
+
+    def registration_open_at(self, moment: datetime) -> bool:
+        if self.status != "published" or moment >= self.ends_at:
+            return False
+        if self.registration_opens_at and moment < self.registration_opens_at:
+            return False
+        closes = self.registration_closes_at or self.starts_at
+        return moment < closes
+
     def __repr__(self) -> str:
         return f"<Event {self.slug} {self.status}>"
+
+
+class TicketType(db.Model):
+    __tablename__ = "ticket_types"
+    __table_args__ = (
+        UniqueConstraint("event_id", "slug", name="uq_ticket_types_event_id_slug"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "member_price_minor IS NULL OR (member_price_minor >= 0 "
+            "AND member_price_minor <= price_minor)",
+            name="member_price_within_price",
+        ),
+        CheckConstraint("quota IS NULL OR quota >= 0", name="quota_not_negative"),
+        CheckConstraint("taken >= 0", name="taken_not_negative"),
+        CheckConstraint("quota IS NULL OR taken <= quota", name="taken_within_quota"),
+        CheckConstraint("length(currency) = 3", name="currency_code"),
+        CheckConstraint(
+            "sale_ends_at IS NULL OR sale_starts_at IS NULL OR sale_ends_at > sale_starts_at",
+            name="sale_window_ordered",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(60))
+    name_ja: Mapped[str] = mapped_column(String(120), default="")
+    name_en: Mapped[str] = mapped_column(String(120), default="")
+    price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="JPY")
+    member_price_minor: Mapped[int | None] = mapped_column(Integer)
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None: no quota of its own, only the event's capacity limits it.
+    quota: Mapped[int | None] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    sale_starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sale_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="ticket_types")
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_minor == 0
+
+    def places_left(self, event: Event | None = None) -> int:
+        event = event or self.event
+        own = self.quota - self.taken if self.quota is not None else event.places_left
+        return max(min(own, event.places_left), 0)
+
+    def on_sale_at(self, moment: datetime) -> bool:
+        if self.sale_starts_at and moment < self.sale_starts_at:
+            return False
+        return not (self.sale_ends_at and moment >= self.sale_ends_at)
+
+
+class Question(db.Model):
+    __tablename__ = "questions"
+    __table_args__ = (CheckConstraint(f"kind IN {_in(QUESTION_KINDS)}", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="short_text")
+    label_ja: Mapped[str] = mapped_column(String(300), default="")
+    label_en: Mapped[str] = mapped_column(String(300), default="")
+    # For choice questions: [{"value": "veg", "ja": "ベジタリアン", "en": "Vegetarian"}, ...]
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    event: Mapped[Event] = relationship(back_populates="questions")
+
+    @property
+    def label(self) -> str:
+        return localized(self, "label")
+
+    @property
+    def is_choice(self) -> bool:
+        return self.kind in ("single_choice", "multiple_choice")
+
+    def option_values(self) -> list[str]:
+        return [str(option.get("value")) for option in self.options or []]
+
+    def option_label(self, value: str, language: str) -> str:
+        for option in self.options or []:
+            if str(option.get("value")) == value:
+                other = "en" if language == "ja" else "ja"
+                return option.get(language) or option.get(other) or value
+        return value
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        CheckConstraint(f"status IN {_in(REGISTRATION_STATUSES)}", name="status_known"),
+        CheckConstraint("email = lower(email)", name="email_lowercase"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+        CheckConstraint(
+            "status <> 'awaiting_payment' OR hold_expires_at IS NOT NULL", name="hold_has_expiry"
+        ),
+        CheckConstraint("status <> 'offered' OR offer_expires_at IS NOT NULL", name="offer_expiry"),
+        # One active registration per e-mail per event, whatever the number of writers.
+        Index(
+            "uq_registrations_event_id_email_active",
+            "event_id",
+            "email",
+            unique=True,
+            sqlite_where=text(f"status IN {_in(ACTIVE)}"),
+            postgresql_where=text(f"status IN {_in(ACTIVE)}"),
+        ),
+        Index("ix_registrations_event_id_status_queued_at", "event_id", "status", "queued_at"),
+        Index("ix_registrations_status_hold_expires_at", "status", "hold_expires_at"),
+        Index("ix_registrations_status_offer_expires_at", "status", "offer_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    ticket_type_id: Mapped[int] = mapped_column(ForeignKey("ticket_types.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    locale: Mapped[str] = mapped_column(String(2), default="ja")
+    status: Mapped[str] = mapped_column(String(20))
+    price_minor: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="JPY")
+    # Random, unique, printed in the QR ticket and used at the door.
+    ticket_code: Mapped[str] = mapped_column(String(32), unique=True)
+    # Part of the manage link's signature: changing it retires every link sent so far.
+    manage_nonce: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the person joined the queue (registration time); the waiting list is FIFO on it.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    event: Mapped[Event] = relationship()
+    ticket_type: Mapped[TicketType] = relationship()
+    user: Mapped[User | None] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="registration", cascade="all, delete-orphan"
+    )
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in HOLDING
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    def transition(self, new_status: str, moment: datetime) -> None:
+        """The only way a registration's status changes; refuses moves the model does not allow."""
+        if new_status not in TRANSITIONS.get(self.status, set()):
+            raise IllegalTransition(f"{self.status} → {new_status}")
+        self.status = new_status
+        if new_status == "confirmed":
+            self.confirmed_at = moment
+        if new_status in ("cancelled", "expired"):
+            self.cancelled_at = moment
+        if new_status != "awaiting_payment":
+            self.hold_expires_at = None
+        if new_status != "offered":
+            self.offer_expires_at = None
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "question_id", name="uq_answers_registration_question"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id", ondelete="CASCADE"))
+    # Text answers as they were typed; choice answers as a JSON list of option values.
+    value: Mapped[str] = mapped_column(Text, default="")
+
+    registration: Mapped[Registration] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()

@@ -68,9 +68,9 @@ def test_migrations_go_up_down_and_up_again_and_match_the_models(empty_database_
         engine.dispose()
 
 
-def test_every_constraint_is_named_by_the_convention():
+def test_every_constraint_is_named_by_the_convention(app):
     for table in db.metadata.sorted_tables:
         for constraint in table.constraints:
             assert constraint.name, f"unnamed constraint on {table.name}"
         for index in table.indexes:
-            assert index.name and index.name.startswith("ix_"), index
+            assert index.name and index.name.startswith(("ix_", "uq_")), index
