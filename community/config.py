@@ -93,7 +93,11 @@ DEFAULTS = {
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     "RATELIMIT_SIGNUP": "5 per minute;30 per hour",
     "RATELIMIT_RESET": "5 per minute;20 per hour",
+    "RATELIMIT_REGISTER": "30 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
+    "PAYMENT_HOLD_MINUTES": 30,
+    "WAITLIST_OFFER_HOURS": 24,
+    "REMINDER_HOURS": 24,
     "MAIL_OUTBOX_DIR": str(INSTANCE_PATH / "mail"),
 }
 

@@ -5,6 +5,7 @@ Idempotent: every row is looked up by its natural key first, so a second run cha
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from werkzeug.security import generate_password_hash
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
-from community.events.models import Category, Event
+from community.events.models import Category, Event, Question, Registration, TicketType
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -54,7 +55,16 @@ def _events() -> list[dict]:
             "starts_at": _at(8, 19),
             "ends_at": _at(8, 21),
             "language": "ja_en",
-            "capacity": 40,
+            "capacity": 3,
+            "tickets": [("general", "一般", "General", 0, None)],
+            # Full, with people waiting: the demo of the waiting list.
+            "attendees": [
+                ("Yui Sato", "yui@example.com", "confirmed"),
+                ("Liam Chen", "liam@example.com", "confirmed"),
+                ("Mei Ito", "mei@example.com", "confirmed"),
+                ("Noah Park", "noah@example.com", "waitlisted"),
+                ("Sara Kato", "sara@example.com", "waitlisted"),
+            ],
         },
         {
             "slug": "intro-to-sql-workshop",
@@ -74,6 +84,25 @@ def _events() -> list[dict]:
             "ends_at": _at(15, 17),
             "language": "en",
             "capacity": 20,
+            # A paid workshop: ¥3,000, ¥2,000 for members, with a few student places.
+            "tickets": [
+                ("standard", "一般", "Standard", 3000, None, 2000),
+                ("student", "学生", "Student", 1000, 5),
+            ],
+            "questions": [
+                (
+                    "single_choice",
+                    "PCのOSは?",
+                    "Which OS is on your laptop?",
+                    True,
+                    [
+                        {"value": "mac", "ja": "macOS", "en": "macOS"},
+                        {"value": "windows", "ja": "Windows", "en": "Windows"},
+                        {"value": "linux", "ja": "Linux", "en": "Linux"},
+                    ],
+                ),
+                ("short_text", "期待していること", "What do you hope to learn?", False, []),
+            ],
         },
         {
             "slug": "career-talk-online",
@@ -91,6 +120,7 @@ def _events() -> list[dict]:
             "ends_at": _at(22, 13),
             "language": "ja",
             "capacity": 200,
+            "tickets": [("general", "一般", "General", 0, None)],
         },
         {
             "slug": "testing-workshop-autumn",
@@ -109,6 +139,7 @@ def _events() -> list[dict]:
             "ends_at": _at(-30, 16),
             "language": "ja",
             "capacity": 24,
+            "tickets": [("general", "一般", "General", 0, None)],
         },
     ]
 
@@ -127,6 +158,32 @@ def _user(email: str, password: str, name: str, role: str, locale: str) -> tuple
     )
     db.session.add(user)
     return user, True
+
+
+def _add_attendees(event: Event, people: list[tuple[str, str, str]]) -> None:
+    """Registrations written directly (no e-mails), with the counters kept exact."""
+    ticket = event.ticket_types[0]
+    for offset, (name, email, status) in enumerate(people):
+        moment = utcnow() - timedelta(days=3, minutes=-offset)
+        registration = Registration(
+            event=event,
+            ticket_type=ticket,
+            name=name,
+            email=email,
+            locale="ja",
+            status=status,
+            price_minor=ticket.price_minor,
+            currency=ticket.currency,
+            ticket_code=secrets.token_urlsafe(12),
+            manage_nonce=secrets.token_hex(8),
+            created_at=moment,
+            queued_at=moment,
+            confirmed_at=moment if status == "confirmed" else None,
+        )
+        db.session.add(registration)
+        if registration.holds_place:
+            ticket.taken += 1
+            event.places_taken += 1
 
 
 def seed_demo() -> bool:
@@ -153,9 +210,40 @@ def seed_demo() -> bool:
             continue
         values = dict(values)
         category = categories[values.pop("category")]
-        event = Event(status="published", timezone="Asia/Tokyo", category=category, **values)
+        tickets = values.pop("tickets")
+        questions = values.pop("questions", [])
+        people = values.pop("attendees", [])
+        event = Event(
+            status="published", timezone="Asia/Tokyo", category=category, places_taken=0, **values
+        )
         event.organisers.append(organiser)
+        for position, (slug, name_ja, name_en, price, quota, *member) in enumerate(tickets):
+            event.ticket_types.append(
+                TicketType(
+                    slug=slug,
+                    name_ja=name_ja,
+                    name_en=name_en,
+                    price_minor=price,
+                    currency="JPY",
+                    quota=quota,
+                    member_price_minor=member[0] if member else None,
+                    position=position,
+                    taken=0,
+                )
+            )
+        for position, (kind, label_ja, label_en, required, options) in enumerate(questions):
+            event.questions.append(
+                Question(
+                    kind=kind,
+                    label_ja=label_ja,
+                    label_en=label_en,
+                    required=required,
+                    options=options,
+                    position=position,
+                )
+            )
         db.session.add(event)
+        _add_attendees(event, people)
         created = True
 
     db.session.commit()

@@ -1,0 +1,75 @@
+"""E-mails to registrants, in each one's language: what happened to their registration, with
+their manage link (and the online link once they have a confirmed place)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+
+from community.core.db import db
+from community.core.mail import send_mail
+from community.events.models import Event, Registration
+
+log = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "confirmed": _l("You are registered: %(title)s"),
+    "promoted": _l("A place came free: you are registered for %(title)s"),
+    "awaiting_payment": _l("Complete your payment: %(title)s"),
+    "offered": _l("A place came free for you: %(title)s"),
+    "waitlisted": _l("You are on the waiting list: %(title)s"),
+    "cancelled": _l("Your registration is cancelled: %(title)s"),
+    "hold_expired": _l("Your place was released: %(title)s"),
+    "offer_expired": _l("Your offer has expired: %(title)s"),
+    "reminder": _l("Reminder: %(title)s"),
+    "event_cancelled": _l("Cancelled: %(title)s"),
+}
+
+
+def manage_url(registration: Registration) -> str:
+    from community.events.services.registration import manage_token
+
+    return current_app.config["BASE_URL"] + url_for(
+        "events.manage", registration_id=registration.id, token=manage_token(registration)
+    )
+
+
+def send_notification(notification) -> bool:
+    registration = db.session.get(Registration, notification.registration_id)
+    if registration is None:
+        log.warning("notification %s for a missing registration", notification)
+        return False
+    return send_registration_mail(notification.kind, registration, **notification.extra)
+
+
+def send_registration_mail(kind: str, registration: Registration, **extra) -> bool:
+    event: Event = registration.event
+    language = registration.locale
+    title = getattr(event, f"title_{language}") or event.title_ja or event.title_en
+    subject = SUBJECTS[kind]
+    return send_mail(
+        registration.email,
+        _Formatted(subject, title=title),
+        "events/registration",
+        language,
+        kind=kind,
+        registration=registration,
+        event=event,
+        title=title,
+        manage_url=manage_url(registration),
+        event_url=current_app.config["BASE_URL"] + url_for("events.detail", slug=event.slug),
+        **extra,
+    )
+
+
+class _Formatted:
+    """A lazily translated subject with its values, rendered in the recipient's locale."""
+
+    def __init__(self, lazy, **values) -> None:
+        self.lazy = lazy
+        self.values = values
+
+    def __str__(self) -> str:
+        return str(self.lazy) % self.values

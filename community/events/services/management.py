@@ -1,0 +1,557 @@
+"""Organisers' rules: create, edit, publish, cancel and duplicate events; their ticket types and
+questions; the attendee list, its CSV export and e-mails to attendees.
+
+Whoever calls these has been checked by `can_manage` (views) — the rules about the event itself
+(dates, capacity against places taken, quotas inside capacity) are checked here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from community.accounts.models import User
+from community.core.dates import is_valid_timezone
+from community.core.db import db, utcnow
+from community.core.errors import Conflict, DomainError
+from community.core.money import is_known_currency
+from community.events.models import (
+    EVENT_LANGUAGES,
+    FORMATS,
+    KINDS,
+    QUESTION_KINDS,
+    REGISTRATION_STATUSES,
+    Category,
+    Event,
+    Question,
+    Registration,
+    TicketType,
+)
+from community.events.services.registration import (
+    Notification,
+    _begin,
+    _commit_or_busy,
+    _lock_event,
+    _promote,
+    _send,
+)
+
+__all__ = [
+    "AttendeeFilters",
+    "EventData",
+    "QuestionData",
+    "TicketTypeData",
+    "attendees",
+    "attendees_csv",
+    "cancel_event",
+    "create_event",
+    "duplicate_event",
+    "email_attendees",
+    "publish_event",
+    "update_event",
+]
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass
+class TicketTypeData:
+    slug: str
+    name_ja: str = ""
+    name_en: str = ""
+    price_minor: int = 0
+    currency: str = "JPY"
+    quota: int | None = None
+    members_only: bool = False
+    member_price_minor: int | None = None
+    sale_starts_at: datetime | None = None
+    sale_ends_at: datetime | None = None
+
+
+@dataclass
+class QuestionData:
+    kind: str
+    label_ja: str = ""
+    label_en: str = ""
+    required: bool = False
+    options: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class EventData:
+    slug: str
+    kind: str
+    title_ja: str
+    title_en: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int
+    summary_ja: str = ""
+    summary_en: str = ""
+    description_ja: str = ""
+    description_en: str = ""
+    prerequisites_ja: str = ""
+    prerequisites_en: str = ""
+    materials_url: str = ""
+    category_slug: str | None = None
+    format: str = "in_person"
+    venue_name: str = ""
+    venue_address: str = ""
+    map_url: str = ""
+    online_url: str = ""
+    timezone: str = "Asia/Tokyo"
+    language: str = "ja"
+    registration_opens_at: datetime | None = None
+    registration_closes_at: datetime | None = None
+    cancel_deadline_hours: int = 24
+    ticket_types: list[TicketTypeData] = field(default_factory=list)
+    questions: list[QuestionData] = field(default_factory=list)
+
+
+def _check(data: EventData) -> None:
+    """Every rule a person can break, with the field to blame; raises the first."""
+    if not SLUG_RE.match(data.slug or "") or len(data.slug) > 80:
+        raise DomainError(
+            _l("Use lower-case letters, digits and hyphens (at most 80)."), field="slug"
+        )
+    if data.kind not in KINDS:
+        raise DomainError(_l("Choose event or workshop."), field="kind")
+    if not (data.title_ja.strip() or data.title_en.strip()):
+        raise DomainError(_l("Give a title in at least one language."), field="title_en")
+    if data.format not in FORMATS:
+        raise DomainError(_l("Choose a format."), field="format")
+    if data.language not in EVENT_LANGUAGES:
+        raise DomainError(_l("Choose a language."), field="language")
+    if not is_valid_timezone(data.timezone):
+        raise DomainError(_l("Choose a time zone such as Asia/Tokyo."), field="timezone")
+    if data.starts_at is None:
+        raise DomainError(_l("Give the start."), field="starts_at")
+    if data.ends_at is None or data.ends_at <= data.starts_at:
+        raise DomainError(_l("The end must come after the start."), field="ends_at")
+    if data.capacity is None or data.capacity < 0:
+        raise DomainError(_l("The capacity cannot be negative."), field="capacity")
+    if data.capacity > 100_000:
+        raise DomainError(_l("The capacity is too large."), field="capacity")
+    if (
+        data.registration_opens_at
+        and data.registration_closes_at
+        and data.registration_closes_at <= data.registration_opens_at
+    ):
+        raise DomainError(
+            _l("Registration must close after it opens."), field="registration_closes_at"
+        )
+    if data.cancel_deadline_hours < 0:
+        raise DomainError(_l("The deadline cannot be negative."), field="cancel_deadline_hours")
+    if data.format in ("in_person", "hybrid") and not data.venue_name.strip():
+        raise DomainError(_l("Give the venue."), field="venue_name")
+    if data.format in ("online", "hybrid") and not data.online_url.strip():
+        raise DomainError(_l("Give the online link."), field="online_url")
+    for url_field in ("online_url", "map_url", "materials_url"):
+        value = getattr(data, url_field).strip()
+        if value and not value.startswith(("https://", "http://")):
+            raise DomainError(_l("Give a web address starting with https://."), field=url_field)
+    if not data.ticket_types:
+        raise DomainError(_l("Add at least one ticket type."), field="ticket_types")
+    seen = set()
+    for ticket in data.ticket_types:
+        if not SLUG_RE.match(ticket.slug or "") or ticket.slug in seen:
+            raise DomainError(
+                _l("Each ticket type needs its own short name."), field="ticket_types"
+            )
+        seen.add(ticket.slug)
+        if not (ticket.name_ja.strip() or ticket.name_en.strip()):
+            raise DomainError(_l("Name every ticket type."), field="ticket_types")
+        if ticket.price_minor < 0:
+            raise DomainError(_l("A price cannot be negative."), field="ticket_types")
+        if not is_known_currency(ticket.currency):
+            raise DomainError(_l("Choose a known currency."), field="ticket_types")
+        if ticket.quota is not None and (ticket.quota < 0 or ticket.quota > data.capacity):
+            raise DomainError(
+                _l("A ticket type's quota must fit inside the event's capacity."),
+                field="ticket_types",
+            )
+        if ticket.member_price_minor is not None and not (
+            0 <= ticket.member_price_minor <= ticket.price_minor
+        ):
+            raise DomainError(
+                _l("The member price must be between zero and the price."), field="ticket_types"
+            )
+        if (
+            ticket.sale_starts_at
+            and ticket.sale_ends_at
+            and ticket.sale_ends_at <= ticket.sale_starts_at
+        ):
+            raise DomainError(_l("A sale must end after it starts."), field="ticket_types")
+    for question in data.questions:
+        if question.kind not in QUESTION_KINDS:
+            raise DomainError(_l("Choose a kind of question."), field="questions")
+        if not (question.label_ja.strip() or question.label_en.strip()):
+            raise DomainError(_l("Every question needs a text."), field="questions")
+        if question.kind in ("single_choice", "multiple_choice") and len(question.options) < 2:
+            raise DomainError(_l("A choice question needs two options or more."), field="questions")
+
+
+def _category(slug: str | None) -> Category | None:
+    if not slug:
+        return None
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        raise DomainError(_l("There is no such category."), field="category")
+    return category
+
+
+_EVENT_FIELDS = [
+    "kind",
+    "title_ja",
+    "title_en",
+    "summary_ja",
+    "summary_en",
+    "description_ja",
+    "description_en",
+    "prerequisites_ja",
+    "prerequisites_en",
+    "materials_url",
+    "format",
+    "venue_name",
+    "venue_address",
+    "map_url",
+    "online_url",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "language",
+    "registration_opens_at",
+    "registration_closes_at",
+    "cancel_deadline_hours",
+]
+# A change to these moves the event in people's calendars (SEQUENCE goes up).
+_SCHEDULE_FIELDS = ("starts_at", "ends_at", "timezone", "venue_name", "venue_address", "format")
+
+
+def create_event(data: EventData, organiser: User) -> Event:
+    _check(data)
+    event = Event(
+        slug=data.slug, status="draft", capacity=data.capacity, places_taken=0, sequence=0
+    )
+    for name in _EVENT_FIELDS:
+        setattr(event, name, getattr(data, name))
+    event.category = _category(data.category_slug)
+    event.organisers.append(organiser)
+    _apply_ticket_types(event, data.ticket_types)
+    _apply_questions(event, data.questions)
+    db.session.add(event)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict(_l("Another event already uses this address."), field="slug") from error
+    return event
+
+
+def _apply_ticket_types(event: Event, tickets: list[TicketTypeData]) -> None:
+    existing = {ticket.slug: ticket for ticket in event.ticket_types}
+    kept = []
+    for position, data in enumerate(tickets):
+        ticket = existing.pop(data.slug, None) or TicketType(slug=data.slug, taken=0)
+        if ticket.id is not None and data.quota is not None and data.quota < ticket.taken:
+            raise DomainError(
+                _l(
+                    "%(count)d places of this ticket type are taken: the quota cannot be lower.",
+                    count=ticket.taken,
+                ),
+                field="ticket_types",
+            )
+        for name in [
+            "name_ja",
+            "name_en",
+            "price_minor",
+            "currency",
+            "quota",
+            "members_only",
+            "member_price_minor",
+            "sale_starts_at",
+            "sale_ends_at",
+        ]:
+            setattr(ticket, name, getattr(data, name))
+        ticket.currency = data.currency.upper()
+        ticket.position = position
+        kept.append(ticket)
+    for removed in existing.values():
+        if removed.taken or _has_registrations(removed):
+            raise DomainError(
+                _l("A ticket type with registrations cannot be removed."), field="ticket_types"
+            )
+    event.ticket_types = kept
+
+
+def _has_registrations(ticket: TicketType) -> bool:
+    if ticket.id is None:
+        return False
+    return bool(
+        db.session.scalar(select(func.count()).where(Registration.ticket_type_id == ticket.id))
+    )
+
+
+def _apply_questions(event: Event, questions: list[QuestionData]) -> None:
+    # Questions are replaced by position; answers already given stay with their question rows
+    # as long as the question at that position survives.
+    current = list(event.questions)
+    kept = []
+    for position, data in enumerate(questions):
+        question = current[position] if position < len(current) else Question()
+        question.kind = data.kind
+        question.label_ja = data.label_ja
+        question.label_en = data.label_en
+        question.required = data.required
+        question.options = data.options
+        question.position = position
+        kept.append(question)
+    event.questions = kept
+
+
+def update_event(event: Event, data: EventData) -> Event:
+    """Save an organiser's changes; a capacity increase promotes from the waiting list at once."""
+    _check(data)
+    moment = utcnow()
+    event_id = event.id
+    notifications: list[Notification] = []
+    _begin()
+    _lock_event(event_id)
+    event = db.session.scalar(
+        select(Event)
+        .where(Event.id == event_id)
+        .options(selectinload(Event.ticket_types), selectinload(Event.questions))
+        .execution_options(populate_existing=True)
+    )
+    if data.capacity < event.places_taken:
+        db.session.rollback()
+        raise DomainError(
+            _l(
+                "%(count)d places are taken: the capacity cannot be lower.",
+                count=event.places_taken,
+            ),
+            field="capacity",
+        )
+    if data.slug != event.slug:
+        db.session.rollback()
+        raise DomainError(_l("The address of an event cannot change."), field="slug")
+    moved = any(getattr(event, name) != getattr(data, name) for name in _SCHEDULE_FIELDS)
+    try:
+        for name in _EVENT_FIELDS:
+            setattr(event, name, getattr(data, name))
+        event.category = _category(data.category_slug)
+        _apply_ticket_types(event, data.ticket_types)
+        _apply_questions(event, data.questions)
+    except DomainError:
+        db.session.rollback()
+        raise
+    event.capacity = data.capacity
+    if moved:
+        event.sequence += 1
+    event.updated_at = moment
+    db.session.flush()
+    _promote(event_id, moment, notifications)
+    _commit_or_busy()
+    _send(notifications)
+    return event
+
+
+def publish_event(event: Event) -> None:
+    if event.status != "draft":
+        raise Conflict(_l("Only a draft can be published."))
+    event.status = "published"
+    event.updated_at = utcnow()
+    db.session.commit()
+
+
+def cancel_event(event: Event, message: str = "") -> int:
+    """Cancel the event and tell everyone registered (places, payments and waiting list alike).
+
+    Registrations keep their status so that people's calendars and the records stay complete;
+    refunds are the payments domain's business. Returns how many people were told.
+    """
+    if event.status == "cancelled":
+        raise Conflict(_l("This event is already cancelled."))
+    event.status = "cancelled"
+    event.sequence += 1
+    event.updated_at = utcnow()
+    db.session.commit()
+    ids = db.session.scalars(
+        select(Registration.id).where(
+            Registration.event_id == event.id,
+            Registration.status.in_(("confirmed", "awaiting_payment", "waitlisted", "offered")),
+        )
+    ).all()
+    _send([Notification("event_cancelled", rid, {"message": message.strip()}) for rid in ids])
+    return len(ids)
+
+
+def duplicate_event(event: Event, organiser: User) -> Event:
+    """A draft copy with a new address, the same tickets and questions, and no registrations."""
+    base = f"{event.slug[:60]}-copy"
+    slug = base
+    while db.session.scalar(select(Event.id).where(Event.slug == slug)):
+        slug = f"{base}-{secrets.token_hex(2)}"
+    copy = Event(slug=slug, status="draft", capacity=event.capacity, places_taken=0)
+    for name in _EVENT_FIELDS:
+        setattr(copy, name, getattr(event, name))
+    copy.category_id = event.category_id
+    copy.organisers = list(event.organisers)
+    if organiser not in copy.organisers:
+        copy.organisers.append(organiser)
+    for ticket in event.ticket_types:
+        copy.ticket_types.append(
+            TicketType(
+                slug=ticket.slug,
+                name_ja=ticket.name_ja,
+                name_en=ticket.name_en,
+                price_minor=ticket.price_minor,
+                currency=ticket.currency,
+                quota=ticket.quota,
+                members_only=ticket.members_only,
+                member_price_minor=ticket.member_price_minor,
+                position=ticket.position,
+                taken=0,
+            )
+        )
+    for question in event.questions:
+        copy.questions.append(
+            Question(
+                kind=question.kind,
+                label_ja=question.label_ja,
+                label_en=question.label_en,
+                options=list(question.options or []),
+                required=question.required,
+                position=question.position,
+            )
+        )
+    db.session.add(copy)
+    db.session.commit()
+    return copy
+
+
+# --- attendees -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttendeeFilters:
+    search: str = ""
+    status: str | None = None
+    ticket_type: str | None = None
+
+    @classmethod
+    def from_args(cls, args) -> AttendeeFilters:
+        status = args.get("status") or None
+        return cls(
+            search=(args.get("q") or "").strip()[:100],
+            status=status if status in REGISTRATION_STATUSES else None,
+            ticket_type=(args.get("ticket_type") or "").strip()[:60] or None,
+        )
+
+
+def attendees(event: Event, filters: AttendeeFilters = AttendeeFilters()) -> list[Registration]:
+    query = (
+        select(Registration)
+        .where(Registration.event_id == event.id)
+        .options(selectinload(Registration.answers), selectinload(Registration.ticket_type))
+        .order_by(Registration.queued_at, Registration.id)
+    )
+    if filters.status:
+        query = query.where(Registration.status == filters.status)
+    if filters.ticket_type:
+        query = query.join(TicketType, TicketType.id == Registration.ticket_type_id).where(
+            TicketType.slug == filters.ticket_type
+        )
+    if filters.search:
+        pattern = f"%{filters.search.lower()}%"
+        query = query.where(
+            or_(func.lower(Registration.name).like(pattern), Registration.email.like(pattern))
+        )
+    return list(db.session.scalars(query))
+
+
+def answer_text(question: Question, value: str, language: str) -> str:
+    if question.kind == "multiple_choice":
+        try:
+            values = json.loads(value)
+        except ValueError:
+            values = [value]
+        return ", ".join(question.option_label(str(v), language) for v in values)
+    if question.kind == "single_choice":
+        return question.option_label(value, language)
+    return value
+
+
+def attendees_csv(event: Event, rows: list[Registration], language: str) -> bytes:
+    """UTF-8 with a BOM and CRLF line ends: Excel in Japanese opens it with the right characters."""
+    from community.core.dates import format_local
+
+    questions = list(event.questions)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    header = [
+        str(_l("Name")),
+        str(_l("E-mail address")),
+        str(_l("Status")),
+        str(_l("Ticket type")),
+        str(_l("Registered")),
+        str(_l("Checked in")),
+    ]
+    writer.writerow(header + [question.label for question in questions])
+    for registration in rows:
+        answers = {answer.question_id: answer.value for answer in registration.answers}
+        writer.writerow(
+            [
+                _safe_cell(registration.name),
+                registration.email,
+                registration.status,
+                registration.ticket_type.name,
+                format_local(registration.created_at, event.timezone),
+                format_local(registration.checked_in_at, event.timezone),
+            ]
+            + [
+                _safe_cell(answer_text(q, answers[q.id], language)) if q.id in answers else ""
+                for q in questions
+            ]
+        )
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def _safe_cell(value: str) -> str:
+    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def email_attendees(event: Event, rows: list[Registration], subject: str, body: str) -> int:
+    """Send the organiser's message to each person in `rows` (already filtered by the caller)."""
+    from community.core.mail import send_mail
+
+    subject = (subject or "").strip()
+    body = (body or "").strip()
+    if not subject:
+        raise DomainError(_l("Write a subject."), field="subject")
+    if not body:
+        raise DomainError(_l("Write a message."), field="body")
+    sent = 0
+    for registration in rows:
+        if send_mail(
+            registration.email,
+            subject,
+            "events/organiser_message",
+            registration.locale,
+            registration=registration,
+            event=event,
+            body=body,
+        ):
+            sent += 1
+    return sent

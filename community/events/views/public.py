@@ -1,0 +1,182 @@
+"""Public event pages: lists, one event with its registration form, and the manage page that
+the confirmation e-mail links to (no account needed)."""
+
+from __future__ import annotations
+
+import segno
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from community.core.db import utcnow
+from community.core.errors import Conflict, DomainError, NotFound
+from community.core.i18n import current_language
+from community.events import services
+from community.events.forms import (
+    CancelForm,
+    answers_field_name,
+    answers_from,
+    registration_form_for,
+)
+from community.events.services import EventFilters
+from community.events.views import bp
+from community.extensions import limiter
+
+
+def _page_number() -> int:
+    try:
+        return max(int(request.args.get("page", "1")), 1)
+    except ValueError:
+        return 1
+
+
+@bp.get("/events")
+def index():
+    filters = EventFilters.from_args(request.args)
+    page = services.list_events(filters, page=_page_number())
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        categories=services.categories(),
+        past=False,
+    )
+
+
+@bp.get("/events/past")
+def past():
+    filters = EventFilters.from_args(request.args)
+    page = services.list_events(filters, past=True, page=_page_number())
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        categories=services.categories(),
+        past=True,
+    )
+
+
+def _render_detail(event, form=None, status: int = 200, problem: str | None = None):
+    viewer = current_user if current_user.is_authenticated else None
+    if form is None:
+        form = registration_form_for(event, formdata=None)
+        if viewer is not None:
+            form.name.data = viewer.name
+            form.email.data = viewer.email
+    return (
+        render_template(
+            "events/detail.html",
+            event=event,
+            form=form,
+            now=utcnow(),
+            problem=problem,
+            can_manage=services.can_manage(viewer, event),
+        ),
+        status,
+    )
+
+
+@bp.get("/events/<slug>")
+def detail(slug: str):
+    event = services.find_visible_event(slug, current_user)
+    if event is None:
+        abort(404)
+    return _render_detail(event)
+
+
+@bp.post("/events/<slug>/register")
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
+def register(slug: str):
+    event = services.get_published_event(slug)
+    if event is None:
+        abort(404)
+    form = registration_form_for(event)
+    if not form.validate_on_submit():
+        return _render_detail(event, form, 422)
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    try:
+        registration = services.register_for_event(
+            slug,
+            name=form.name.data,
+            email=form.email.data,
+            ticket_type=form.ticket_type.data,
+            answers=answers_from(form, event),
+            user=user,
+            language=current_language(),
+        )
+    except services.RegistrationClosed as error:
+        return _render_detail(event, form, 410, problem=str(error))
+    except Conflict as error:
+        return _render_detail(event, form, 409, problem=str(error))
+    except NotFound:
+        abort(404)
+    except DomainError as error:
+        field = getattr(form, answers_field_name(error.field) or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(error)]
+        else:
+            form.form_errors.append(str(error))
+        return _render_detail(event, form, error.http_status)
+    messages = {
+        "confirmed": _("You are registered. We have sent you an e-mail with your ticket."),
+        "waitlisted": _(
+            "The event is full: you are on the waiting list. We have sent you an e-mail."
+        ),
+        "awaiting_payment": _("Your place is held. Complete the payment to confirm it."),
+    }
+    flash(messages.get(registration.status, ""), "success")
+    return redirect(
+        url_for(
+            "events.manage",
+            registration_id=registration.id,
+            token=services.manage_token(registration),
+        )
+    )
+
+
+def _registration_or_404(registration_id: int, token: str):
+    registration = services.find_registration_by_token(registration_id, token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.get("/registrations/<int:registration_id>/<token>")
+def manage(registration_id: int, token: str):
+    registration = _registration_or_404(registration_id, token)
+    response = render_template(
+        "events/manage.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        form=CancelForm(),
+        now=utcnow(),
+    )
+    return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
+
+
+@bp.post("/registrations/<int:registration_id>/<token>/cancel")
+def cancel(registration_id: int, token: str):
+    registration = _registration_or_404(registration_id, token)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_registration(registration.id)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("Your registration is cancelled."), "info")
+    return redirect(url_for("events.manage", registration_id=registration_id, token=token))
+
+
+@bp.get("/registrations/<int:registration_id>/<token>/ticket.svg")
+def ticket_qr(registration_id: int, token: str):
+    registration = _registration_or_404(registration_id, token)
+    if registration.status != "confirmed":
+        abort(404)
+    # The QR holds the door's check-in address: an organiser's phone camera opens it directly.
+    target = current_app.config["BASE_URL"] + url_for(
+        "events.check_in", slug=registration.event.slug, code=registration.ticket_code
+    )
+    svg = segno.make(target, error="m").svg_inline(scale=6, dark="#000", light="#fff")
+    return svg, 200, {"Content-Type": "image/svg+xml", "Cache-Control": "private, no-store"}
