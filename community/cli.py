@@ -9,6 +9,10 @@ from community.core.errors import DomainError
 
 
 def register_commands(app: Flask) -> None:
+    from community.events.cli import events_cli
+
+    app.cli.add_command(events_cli)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default=None, help="Display name for a new account.")

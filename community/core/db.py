@@ -87,6 +87,7 @@ def begin_write(session) -> None:
     Call first in a transaction that must not interleave with another writer: SQLite then takes its
     write lock up front (waiting up to the busy timeout) instead of failing later with SQLITE_BUSY.
     """
+    session = session() if callable(session) and not hasattr(session, "in_transaction") else session
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin_immediate": True})
 

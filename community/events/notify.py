@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
 from community.core.db import db
 from community.core.mail import send_mail
+from community.core.urls import external_url
 from community.events.models import Event, Registration
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ SUBJECTS = {
 def manage_url(registration: Registration) -> str:
     from community.events.services.registration import manage_token
 
-    return current_app.config["BASE_URL"] + url_for(
+    return external_url(
         "events.manage", registration_id=registration.id, token=manage_token(registration)
     )
 
@@ -59,7 +59,7 @@ def send_registration_mail(kind: str, registration: Registration, **extra) -> bo
         event=event,
         title=title,
         manage_url=manage_url(registration),
-        event_url=current_app.config["BASE_URL"] + url_for("events.detail", slug=event.slug),
+        event_url=external_url("events.detail", slug=event.slug),
         **extra,
     )
 

@@ -179,7 +179,7 @@ def _commit_or_busy() -> None:
 
 def _begin() -> None:
     """Start a fresh write transaction (ending any read one, whose snapshot may be stale)."""
-    if db.session.in_transaction():
+    if db.session().in_transaction():
         db.session.rollback()
     try:
         begin_write(db.session)
@@ -304,6 +304,8 @@ def register_for_event(
     _begin()
     try:
         _lock_event(event_id)
+        # The queue's order is the order in which registrations get the event's lock.
+        moment = utcnow()
         already = db.session.scalar(
             select(Registration.id).where(
                 Registration.event_id == event_id,
