@@ -410,7 +410,7 @@ def test_check_in_twice_says_so(make_event, register):
     registration = register(event, 1)
     checked, before = services.check_in(event, registration.ticket_code)
     assert before is None and checked.checked_in_at is not None
-    again, before = services.check_in(event, registration.ticket_code)
+    _, before = services.check_in(event, registration.ticket_code)
     assert before == checked.checked_in_at
     with pytest.raises(NotFound):
         services.check_in(event, "no-such-code")
