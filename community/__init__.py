@@ -50,7 +50,7 @@ def _init_extensions(app: Flask) -> None:
     import community.accounts.models
     import community.events.models  # noqa: F401
     from community.core.db import install_sqlite_hooks, render_migration_item
-    from community.core.i18n import select_locale
+    from community.core.i18n import install_fast_template_gettext, select_locale
 
     db.init_app(app)
     with app.app_context():
@@ -65,6 +65,7 @@ def _init_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_fast_template_gettext(app)
     limiter.init_app(app)
 
     login_manager.init_app(app)
@@ -87,6 +88,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, site_bp, accounts_bp, accounts_admin_bp, events_bp):
         app.register_blueprint(blueprint)
+
+    # The JSON API: bearer tokens, never the session cookie, so CSRF tokens have nothing to guard.
+    from community.api import bp as api_bp
+
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

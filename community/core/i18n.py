@@ -8,8 +8,8 @@ back to the other.
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
@@ -42,3 +42,30 @@ def localized(obj, field: str, language: str | None = None) -> str:
     language = language or current_language()
     other = "en" if language == "ja" else "ja"
     return getattr(obj, f"{field}_{language}", None) or getattr(obj, f"{field}_{other}", None) or ""
+
+
+def _current_translations():
+    # Flask-Babel looks the catalog up through several context proxies for every string; a list
+    # page asks for hundreds. Keep it beside Flask-Babel's own per-request state, keyed by the
+    # locale object, which force_locale() replaces while it runs (e-mails in another language).
+    holder = g.get("_flask_babel")
+    locale = getattr(holder, "babel_locale", None) if holder is not None else None
+    cached = getattr(holder, "community_translations", None) if holder is not None else None
+    if cached is not None and locale is not None and cached[0] is locale:
+        return cached[1]
+    translations = get_translations()
+    holder = g.get("_flask_babel")
+    locale = getattr(holder, "babel_locale", None) if holder is not None else None
+    if holder is not None and locale is not None:
+        holder.community_translations = (locale, translations)
+    return translations
+
+
+def install_fast_template_gettext(app) -> None:
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda string: _current_translations().ugettext(string),
+        ngettext=lambda singular, plural, n: _current_translations().ungettext(
+            singular, plural, n
+        ),
+        newstyle=True,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -15,8 +17,9 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
-def render_markdown(text: str | None) -> Markup:
-    html = _markdown.render(text or "")
+@lru_cache(maxsize=2048)
+def _render(text: str) -> str:
+    html = _markdown.render(text)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -24,4 +27,9 @@ def render_markdown(text: str | None) -> Markup:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+    return clean
+
+
+def render_markdown(text: str | None) -> Markup:
+    # Descriptions change rarely and are rendered on every page view: keep the last few thousand.
+    return Markup(_render(text or ""))  # noqa: S704 - sanitised by nh3 in _render

@@ -107,8 +107,10 @@ def list_events(
     past: bool = False,
     page: int = 1,
     per_page: int = 20,
+    with_tickets: bool = True,
 ) -> Page:
-    """Upcoming (or past) public events, one page; one query for the page, one for the tickets."""
+    """Upcoming (or past) public events, one page: one query, and one for the ticket types when
+    `with_tickets` (the HTML cards do not show them; the API does)."""
     page = max(page, 1)
     now = utcnow()
     query = select(Event).where(Event.status.in_(PUBLIC_STATUSES))
@@ -117,16 +119,16 @@ def list_events(
     else:
         query = query.where(Event.ends_at >= now).order_by(Event.starts_at, Event.id)
     query = filters.apply(query).limit(per_page + 1).offset((page - 1) * per_page)
-    events = list(db.session.scalars(_with_tickets(query)))
+    events = list(db.session.scalars(_with_tickets(query) if with_tickets else query))
     return Page(events[:per_page], page, per_page, has_next=len(events) > per_page)
 
 
 def upcoming_events(limit: int = 6) -> list[Event]:
-    return list_events(per_page=limit).items
+    return list_events(per_page=limit, with_tickets=False).items
 
 
 def past_events(limit: int = 50) -> list[Event]:
-    return list_events(past=True, per_page=limit).items
+    return list_events(past=True, per_page=limit, with_tickets=False).items
 
 
 def categories() -> list[Category]:

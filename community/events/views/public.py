@@ -33,7 +33,7 @@ def _page_number() -> int:
 @bp.get("/events")
 def index():
     filters = EventFilters.from_args(request.args)
-    page = services.list_events(filters, page=_page_number())
+    page = services.list_events(filters, page=_page_number(), with_tickets=False)
     return render_template(
         "events/index.html",
         page=page,
@@ -46,7 +46,7 @@ def index():
 @bp.get("/events/past")
 def past():
     filters = EventFilters.from_args(request.args)
-    page = services.list_events(filters, past=True, page=_page_number())
+    page = services.list_events(filters, past=True, page=_page_number(), with_tickets=False)
     return render_template(
         "events/index.html",
         page=page,
