@@ -3,6 +3,8 @@ the confirmation e-mail links to (no account needed)."""
 
 from __future__ import annotations
 
+import io
+
 import segno
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -178,5 +180,8 @@ def ticket_qr(registration_id: int, token: str):
     target = current_app.config["BASE_URL"] + url_for(
         "events.check_in", slug=registration.event.slug, code=registration.ticket_code
     )
-    svg = segno.make(target, error="m").svg_inline(scale=6, dark="#000", light="#fff")
-    return svg, 200, {"Content-Type": "image/svg+xml", "Cache-Control": "private, no-store"}
+    buffer = io.BytesIO()
+    # A standalone file (with its xmlns), not svg_inline(): browsers refuse an <img> without it.
+    segno.make(target, error="m").save(buffer, kind="svg", scale=6, dark="#000", light="#fff")
+    headers = {"Content-Type": "image/svg+xml", "Cache-Control": "private, no-store"}
+    return buffer.getvalue(), 200, headers
