@@ -29,6 +29,9 @@ def create_app(config: dict | None = None) -> Flask:
     from community.core import security
     from community.core.views import register_error_handlers
 
+    from community.events import privacy as events_privacy
+
+    events_privacy.register()
     security.install(app)
     register_error_handlers(app)
 

@@ -463,3 +463,23 @@ def _event_data(event):
             for t in event.ticket_types
         ],
     )
+
+
+def test_account_deletion_cancels_and_anonymises_the_persons_registrations(
+    client, make_event, register, make_user, login
+):
+    from tests.conftest import PASSWORD, submit
+
+    user = make_user(email="leaving@example.com")
+    event = make_event(capacity=1)
+    mine = register(event, 1, email="leaving@example.com", user=user)
+    waiting = register(event, 2)
+    login(user)
+    exported = client.get("/account/export.json").get_json()
+    assert [r["event"] for r in exported["registrations"]] == [event.slug]
+    submit(client, "/account/delete", {"password": PASSWORD, "confirm": "y"})
+    row = db.session.get(Registration, mine.id, populate_existing=True)
+    assert row.status == "cancelled"
+    assert (row.name, row.user_id) == ("", None)
+    assert row.email == f"deleted-{row.id}@deleted.invalid"
+    assert _status(waiting) == "confirmed"
