@@ -85,11 +85,14 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from community.accounts.views import admin_bp as accounts_admin_bp
     from community.accounts.views import bp as accounts_bp
+    from community.calendar.views import bp as calendar_bp
     from community.core.views import bp as core_bp
     from community.events.views import bp as events_bp
     from community.site.views import bp as site_bp
 
-    for blueprint in (core_bp, site_bp, accounts_bp, accounts_admin_bp, events_bp):
+    # calendar before events: its /events/<slug>.ics must win over /events/<slug>.
+    blueprints = (core_bp, site_bp, accounts_bp, accounts_admin_bp, calendar_bp, events_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
     # The JSON API: bearer tokens, never the session cookie, so CSRF tokens have nothing to guard.
