@@ -38,6 +38,11 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
+def _origins(value: str | None) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port]); a trailing slash is forgiven."""
+    return tuple(part.strip().rstrip("/") for part in (value or "").split(",") if part.strip())
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict:
     env = os.environ if environ is None else environ
     community_env = env.get("COMMUNITY_ENV", "development").strip().lower() or "development"
@@ -70,6 +75,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "JPY").upper(),
         "DEFAULT_TIMEZONE": env.get("DEFAULT_TIMEZONE", "Asia/Tokyo"),
         "PROXY_COUNT": _int(env.get("PROXY_COUNT"), 0),
+        "PAYMENT_HOLD_MINUTES": _int(env.get("PAYMENT_HOLD_MINUTES"), 30),
+        "WAITLIST_OFFER_HOURS": _int(env.get("WAITLIST_OFFER_HOURS"), 24),
+        "REMINDER_HOURS": _int(env.get("REMINDER_HOURS"), 24),
+        # Sites whose pages may read the public JSON API from the browser (exact origins).
+        "CORS_ORIGINS": _origins(env.get("CORS_ORIGINS")),
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
     }
@@ -95,9 +105,6 @@ DEFAULTS = {
     "RATELIMIT_RESET": "5 per minute;20 per hour",
     "RATELIMIT_REGISTER": "30 per minute",
     "RATELIMIT_HEADERS_ENABLED": True,
-    "PAYMENT_HOLD_MINUTES": 30,
-    "WAITLIST_OFFER_HOURS": 24,
-    "REMINDER_HOURS": 24,
     "MAIL_OUTBOX_DIR": str(INSTANCE_PATH / "mail"),
 }
 
@@ -106,6 +113,9 @@ def build_config(overrides: dict | None = None, environ: dict[str, str] | None =
     config = dict(DEFAULTS)
     config.update(from_environment(environ))
     config.update(overrides or {})
+    if isinstance(config.get("CORS_ORIGINS"), str):
+        # A string would make `origin in CORS_ORIGINS` a substring test: always a tuple.
+        config["CORS_ORIGINS"] = _origins(config["CORS_ORIGINS"])
     config["PAYMENTS_SANDBOX"] = not config.get("STRIPE_SECRET_KEY")
     check_production(config)
     return config
