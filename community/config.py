@@ -78,6 +78,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "PAYMENT_HOLD_MINUTES": _int(env.get("PAYMENT_HOLD_MINUTES"), 30),
         "WAITLIST_OFFER_HOURS": _int(env.get("WAITLIST_OFFER_HOURS"), 24),
         "REMINDER_HOURS": _int(env.get("REMINDER_HOURS"), 24),
+        "PAGE_CACHE_SECONDS": _int(env.get("PAGE_CACHE_SECONDS"), 2),
         # Sites whose pages may read the public JSON API from the browser (exact origins).
         "CORS_ORIGINS": _origins(env.get("CORS_ORIGINS")),
         "SESSION_COOKIE_SECURE": production,

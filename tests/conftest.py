@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import uuid
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from urllib.parse import quote
@@ -24,7 +25,9 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 
 from community import create_app
-from community.core.db import db
+from community.core.db import db, utcnow
+from community.events import services as event_services
+from community.events.services import EventData, TicketTypeData
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -129,6 +132,8 @@ def _base_config(url: str, outbox) -> dict:
         "RATELIMIT_ENABLED": True,
         "COMMUNITY_ENV": "test",
         "STRIPE_SECRET_KEY": "",
+        # Tests see every write at once; the micro-cache has tests of its own.
+        "PAGE_CACHE_SECONDS": 0,
     }
 
 
@@ -313,3 +318,65 @@ def login(client):
         return response
 
     return do_login
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def organiser(make_user):
+    return make_user(role="organiser", email="organiser@example.com", name="Olive Organiser")
+
+
+@pytest.fixture
+def make_event(app, organiser):
+    """make_event(capacity=1, tickets=[...], questions=[...], publish=True, **EventData fields)."""
+    counter = iter(range(1, 10_000))
+
+    def factory(
+        *,
+        tickets: list[TicketTypeData] | None = None,
+        questions: list | None = None,
+        publish: bool = True,
+        by=None,
+        **changes,
+    ):
+        number = next(counter)
+        start = utcnow().replace(microsecond=0) + timedelta(days=10)
+        values = {
+            "slug": f"event-{number}",
+            "kind": "event",
+            "title_ja": f"イベント{number}",
+            "title_en": f"Event {number}",
+            "summary_en": "A test event",
+            "starts_at": start,
+            "ends_at": start + timedelta(hours=2),
+            "capacity": 10,
+            "venue_name": "Test Hall",
+            "ticket_types": tickets
+            or [TicketTypeData(slug="general", name_ja="一般", name_en="General")],
+            "questions": questions or [],
+        }
+        values.update(changes)
+        event = event_services.create_event(EventData(**values), by or organiser)
+        if publish:
+            event_services.publish_event(event)
+        return event
+
+    return factory
+
+
+@pytest.fixture
+def register(app):
+    """register(event, n) → the registration for person n (person{n}@example.com)."""
+
+    def do_register(event, number: int = 1, **changes):
+        values = {
+            "name": f"Guest {number}",
+            "email": f"guest{number}@example.com",
+            "language": "en",
+        }
+        values.update(changes)
+        return event_services.register_for_event(event.slug, **values)
+
+    return do_register

@@ -13,6 +13,7 @@ from flask_login import current_user
 from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
+from community.core.pagecache import micro_cached
 from community.events import services
 from community.events.forms import (
     CancelForm,
@@ -33,6 +34,7 @@ def _page_number() -> int:
 
 
 @bp.get("/events")
+@micro_cached
 def index():
     filters = EventFilters.from_args(request.args)
     page = services.list_events(filters, page=_page_number(), with_tickets=False)
@@ -46,6 +48,7 @@ def index():
 
 
 @bp.get("/events/past")
+@micro_cached
 def past():
     filters = EventFilters.from_args(request.args)
     page = services.list_events(filters, past=True, page=_page_number(), with_tickets=False)
@@ -79,6 +82,7 @@ def _render_detail(event, form=None, status: int = 200, problem: str | None = No
 
 
 @bp.get("/events/<slug>")
+@micro_cached
 def detail(slug: str):
     event = services.find_visible_event(slug, current_user)
     if event is None:

@@ -1,0 +1,98 @@
+"""A per-process micro-cache for public pages seen by visitors who are not signed in.
+
+The busiest pages (the event list, an event, the API's list) are rendered at most once every
+PAGE_CACHE_SECONDS (default 2) per process, address and language; everyone else in that window
+gets the same bytes. What is personal in them is put back per request: the page is rendered with
+a placeholder where the CSRF token goes, and each visitor's own token replaces it. Signed-in
+visitors, requests with messages to flash, and anything but GET always get a fresh render.
+
+It is a cache, not state: entries expire on their own, processes need not agree, and the
+authority on places left is always the database (a registration is decided there, never here).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from functools import wraps
+
+from flask import Response, current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
+
+from community.core.i18n import current_language
+
+_PLACEHOLDER = "__community_csrf_placeholder__"
+_clock = time.monotonic
+_MAX_ENTRIES = 2048
+
+
+class _Store:
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple, tuple[float, int, str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, now: float):
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= now:
+                return None
+            return entry
+
+    def put(self, key: tuple, entry: tuple[float, int, str, bytes]) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > _MAX_ENTRIES:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+store = _Store()
+
+
+def _cacheable() -> bool:
+    if request.method != "GET" or current_app.config.get("PAGE_CACHE_SECONDS", 0) <= 0:
+        return False
+    # Signed-in people see their own navigation and prefilled forms; flashed messages are theirs.
+    return "_user_id" not in session and "_flashes" not in session
+
+
+def _personalise(body: bytes) -> bytes:
+    if _PLACEHOLDER.encode() not in body:
+        return body
+    return body.replace(_PLACEHOLDER.encode(), generate_csrf().encode())
+
+
+def micro_cached(view):
+    """Serve the view's 200 answers from the micro-cache to visitors who are not signed in."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not _cacheable():
+            return view(*args, **kwargs)
+        key = (request.endpoint, request.full_path, current_language())
+        now = _clock()
+        entry = store.get(key, now)
+        if entry is not None:
+            _, status, mimetype, body = entry
+            return Response(_personalise(body), status=status, mimetype=mimetype)
+        # Render with a placeholder token: Flask-WTF hands out whatever g holds for the request.
+        g.csrf_token = _PLACEHOLDER
+        try:
+            response = current_app.make_response(view(*args, **kwargs))
+        finally:
+            g.pop("csrf_token", None)
+        if response.status_code != 200 or response.direct_passthrough:
+            response.set_data(_personalise(response.get_data()))
+            return response
+        body = response.get_data()
+        ttl = current_app.config["PAGE_CACHE_SECONDS"]
+        store.put(key, (now + ttl, response.status_code, response.mimetype, body))
+        response.set_data(_personalise(body))
+        return response
+
+    return wrapped
