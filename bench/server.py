@@ -31,10 +31,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+WORKER_CLASSES = ("sync", "gthread")
+
+
 class GunicornServer:
-    def __init__(self, app_env: dict[str, str], workers: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        app_env: dict[str, str],
+        workers: int,
+        log_path: Path,
+        *,
+        worker_class: str = "sync",
+        threads: int = 1,
+    ) -> None:
+        if worker_class not in WORKER_CLASSES:
+            raise BenchError(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
+        if worker_class == "sync" and threads != 1:
+            # gunicorn would quietly switch to gthread: say so instead.
+            raise BenchError("sync workers have one thread each; threads need gthread workers")
         self.app_env = app_env
         self.workers = workers
+        self.worker_class = worker_class
+        self.threads = threads
         self.log_path = log_path
         self.port = free_port()
         self.process: subprocess.Popen | None = None
@@ -43,9 +61,18 @@ class GunicornServer:
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    @property
+    def description(self) -> str:
+        thread_word = "thread" if self.threads == 1 else "threads"
+        return (
+            f"{self.workers} {self.worker_class} workers, {self.threads} {thread_word} each, "
+            "no access log (--access-logfile /dev/null)"
+        )
+
     def start(self) -> None:
         # Run from the project root, gunicorn also reads its gunicorn.conf.py, as in deployment;
-        # the options below take precedence over it.
+        # the options below take precedence over it. Its access log (to stdout) is turned off:
+        # writing a line per request would be part of every figure.
         command = [
             sys.executable,
             "-m",
@@ -54,11 +81,13 @@ class GunicornServer:
             "--bind",
             f"{HOST}:{self.port}",
             "--worker-class",
-            "sync",
+            self.worker_class,
             "--workers",
             str(self.workers),
             "--threads",
-            "1",
+            str(self.threads),
+            "--access-logfile",
+            "/dev/null",
             "--timeout",
             "30",
             "--graceful-timeout",
@@ -121,18 +150,24 @@ class GunicornServer:
         return "\n".join(text.splitlines()[-lines:]) or "(gunicorn log is empty)"
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer to count, not a page to follow."""
+
     def redirect_request(self, *args, **kwargs):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+_opener = urllib.request.build_opener(NoRedirect)
+
+
+def check_local(url: str) -> None:
+    if not url.startswith(f"http://{HOST}:"):
+        raise ValueError(f"benchmarks talk to {HOST} only, not {url}")
 
 
 def fetch(url: str, timeout: float = 10) -> tuple[int, str]:
     """GET without following redirects; returns (status, Location header or '')."""
-    if not url.startswith(f"http://{HOST}:"):
-        raise ValueError(f"benchmarks talk to {HOST} only, not {url}")
+    check_local(url)
     try:
         with _opener.open(url, timeout=timeout) as response:
             response.read()

@@ -28,7 +28,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     from community.core import security
     from community.core.views import register_error_handlers
-
     from community.events import privacy as events_privacy
 
     events_privacy.register()

@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app wsgi seed-demo`, `create-admin EMAIL`."""
+"""Command-line tools: `flask --app wsgi seed-demo`, `create-admin EMAIL`,
+`create-api-token EMAIL`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,24 @@ def register_commands(app: Flask) -> None:
             click.echo(f"Created admin {user.email} with password: {password}")
         else:
             click.echo(f"{user.email} is now an admin.")
+
+    @app.cli.command("create-api-token")
+    @click.argument("email")
+    @click.option("--name", default="command line", help="What the token is for.")
+    def create_api_token_command(email: str, name: str) -> None:
+        """Print a new API bearer token for an organiser or admin (shown only this once)."""
+        from community.accounts.services import create_api_token, find_user_by_email
+
+        user = find_user_by_email(email)
+        if user is None:
+            raise click.ClickException(f"no account with the e-mail address {email}")
+        try:
+            token, raw = create_api_token(user, name)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from error
+        # Only the token goes to stdout, so that scripts can capture it: TOKEN=$(flask ...).
+        click.echo(f"API token {token.prefix}… for {user.email} ({token.name}):", err=True)
+        click.echo(raw)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

@@ -79,6 +79,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "WAITLIST_OFFER_HOURS": _int(env.get("WAITLIST_OFFER_HOURS"), 24),
         "REMINDER_HOURS": _int(env.get("REMINDER_HOURS"), 24),
         "PAGE_CACHE_SECONDS": _int(env.get("PAGE_CACHE_SECONDS"), 2),
+        "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(INSTANCE_PATH / "uploads"),
         # Sites whose pages may read the public JSON API from the browser (exact origins).
         "CORS_ORIGINS": _origins(env.get("CORS_ORIGINS")),
         "SESSION_COOKIE_SECURE": production,

@@ -330,7 +330,7 @@ def organiser(make_user):
 
 @pytest.fixture
 def make_event(app, organiser):
-    """make_event(capacity=1, tickets=[...], questions=[...], publish=True, **EventData fields)."""
+    """make_event(capacity=1, tickets=[...], publish=False, days=3, **EventData fields)."""
     counter = iter(range(1, 10_000))
 
     def factory(
@@ -339,15 +339,17 @@ def make_event(app, organiser):
         questions: list | None = None,
         publish: bool = True,
         by=None,
+        days: int = 10,
         **changes,
     ):
         number = next(counter)
-        start = utcnow().replace(microsecond=0) + timedelta(days=10)
+        start = utcnow().replace(microsecond=0) + timedelta(days=days)
         values = {
             "slug": f"event-{number}",
             "kind": "event",
             "title_ja": f"イベント{number}",
             "title_en": f"Event {number}",
+            "summary_ja": "テスト",
             "summary_en": "A test event",
             "starts_at": start,
             "ends_at": start + timedelta(hours=2),

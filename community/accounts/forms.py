@@ -143,3 +143,15 @@ class RoleForm(FlaskForm):
             SelectChoice("organiser", ROLE_LABELS["organiser"]),
         ],
     )
+
+
+class ApiTokenForm(FlaskForm):
+    # Not `name`: the profile form on the same page has a field called that.
+    token_name = StringField(
+        _l("Token name"),
+        validators=[DataRequired(message=_l("Give the token a name.")), Length(max=80)],
+    )
+
+
+class RevokeApiTokenForm(FlaskForm):
+    """Only the CSRF token: revoking is a POST with nothing else to say."""

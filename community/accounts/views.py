@@ -1,5 +1,5 @@
-"""Account pages: sign-up, confirmation, log-in/out, password reset, profile, export, deletion,
-and the admins' page for roles."""
+"""Account pages: sign-up, confirmation, log-in/out, password reset, profile (with organisers'
+API tokens), export, deletion, and the admins' page for roles."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import json
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -22,6 +24,7 @@ from community.accounts import services
 from community.accounts.access import admin_required
 from community.accounts.forms import (
     ROLE_LABELS,
+    ApiTokenForm,
     DeleteAccountForm,
     EmailChangeForm,
     EmailOnlyForm,
@@ -29,6 +32,7 @@ from community.accounts.forms import (
     PasswordChangeForm,
     ProfileForm,
     ResetPasswordForm,
+    RevokeApiTokenForm,
     RoleForm,
     SignupForm,
 )
@@ -187,12 +191,19 @@ def reset_password(token: str):
 # --- profile -------------------------------------------------------------------------------------
 
 
+# Where a new API token waits, in the session, for the one page view that shows it.
+NEW_API_TOKEN_KEY = "new_api_token"  # noqa: S105 - a session key, not a secret
+
+
 def _profile_forms(**overrides):
     forms = {
         "profile_form": ProfileForm(obj=_me(), formdata=None),
         "email_form": EmailChangeForm(formdata=None),
         "password_form": PasswordChangeForm(formdata=None),
     }
+    if _me().is_organiser:
+        forms["token_form"] = ApiTokenForm(formdata=None)
+        forms["api_tokens"] = services.list_api_tokens(_me())
     forms.update(overrides)
     return forms
 
@@ -204,7 +215,9 @@ def _render_profile(status: int = 200, **overrides):
 @bp.get("/profile")
 @login_required
 def profile():
-    return _render_profile()
+    # Shown once: the session forgets the token with this view, and the database never had it.
+    new_api_token = session.pop(NEW_API_TOKEN_KEY, None)
+    return _render_profile(new_api_token=new_api_token if _me().is_organiser else None)
 
 
 @bp.post("/profile")
@@ -270,6 +283,42 @@ def change_password():
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return _render_profile(422, password_form=form)
+
+
+@bp.post("/profile/api-tokens")
+@login_required
+def create_api_token():
+    if not _me().is_organiser:
+        abort(403)
+    form = ApiTokenForm()
+    if form.validate_on_submit():
+        try:
+            _token, raw = services.create_api_token(_me(), form.token_name.data)
+        except DomainError as error:
+            form.token_name.errors = [*form.token_name.errors, str(error)]
+        else:
+            session[NEW_API_TOKEN_KEY] = raw
+            flash(_("Your API token is made. Copy it now: it is shown only once."), "success")
+            return redirect(url_for("accounts.profile", _anchor="api-tokens"))
+    return _render_profile(422, token_form=form)
+
+
+@bp.post("/profile/api-tokens/<int:token_id>/revoke")
+@login_required
+def revoke_api_token(token_id: int):
+    if not _me().is_organiser:
+        abort(403)
+    form = RevokeApiTokenForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+    else:
+        try:
+            token = services.revoke_api_token(_me(), token_id)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("The token “%(name)s” is revoked.", name=token.name), "info")
+    return redirect(url_for("accounts.profile", _anchor="api-tokens"))
 
 
 @bp.get("/export.json")

@@ -64,8 +64,6 @@ def _current_translations():
 def install_fast_template_gettext(app) -> None:
     app.jinja_env.install_gettext_callables(
         gettext=lambda string: _current_translations().ugettext(string),
-        ngettext=lambda singular, plural, n: _current_translations().ungettext(
-            singular, plural, n
-        ),
+        ngettext=lambda singular, plural, n: _current_translations().ungettext(singular, plural, n),
         newstyle=True,
     )

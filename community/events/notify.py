@@ -29,7 +29,7 @@ SUBJECTS = {
 
 
 def manage_url(registration: Registration) -> str:
-    from community.events.services.registration import manage_token
+    from community.events.services.tickets import manage_token
 
     return external_url(
         "events.manage", registration_id=registration.id, token=manage_token(registration)

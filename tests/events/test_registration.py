@@ -483,3 +483,11 @@ def test_account_deletion_cancels_and_anonymises_the_persons_registrations(
     assert (row.name, row.user_id) == ("", None)
     assert row.email == f"deleted-{row.id}@deleted.invalid"
     assert _status(waiting) == "confirmed"
+
+
+def test_check_in_with_an_unprintable_code_is_simply_not_found(make_event, register):
+    event = make_event()
+    register(event, 1)
+    for code in ("abc\x00def", "\x1b[2J", "x" * 500):
+        with pytest.raises(NotFound):
+            services.check_in(event, code)

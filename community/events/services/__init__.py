@@ -1,10 +1,18 @@
 """The events domain's rules, used by the pages, the organiser back office and the API alike.
 
 - catalog: reading events for the public (lists with filters, one event, places left)
-- registration: registering, the waiting list, cancelling, holds and offers, reminders, check-in
+- registration: registering, the waiting list, cancelling, promoting by hand
+- jobs: cron's work: expired holds and offers, reminders
+- tickets: check-in at the door and the private manage links
 - management: organisers creating, editing, publishing, cancelling and duplicating events
+- attendees: the attendee list, its CSV export, e-mails to attendees, check-in look-ups
+- covers: event cover images
 """
 
+from community.events.services.attendees import *  # noqa: F403
 from community.events.services.catalog import *  # noqa: F403
+from community.events.services.covers import *  # noqa: F403
+from community.events.services.jobs import *  # noqa: F403
 from community.events.services.management import *  # noqa: F403
 from community.events.services.registration import *  # noqa: F403
+from community.events.services.tickets import *  # noqa: F403

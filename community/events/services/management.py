@@ -1,5 +1,5 @@
-"""Organisers' rules: create, edit, publish, cancel and duplicate events; their ticket types and
-questions; the attendee list, its CSV export and e-mails to attendees.
+"""Organisers' rules: create, edit, publish, cancel and duplicate events, with their ticket types
+and questions. (The attendee list is in attendees.py, cover images in covers.py.)
 
 Whoever calls these has been checked by `can_manage` (views) — the rules about the event itself
 (dates, capacity against places taken, quotas inside capacity) are checked here.
@@ -7,16 +7,13 @@ Whoever calls these has been checked by `can_manage` (views) — the rules about
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -30,7 +27,6 @@ from community.events.models import (
     FORMATS,
     KINDS,
     QUESTION_KINDS,
-    REGISTRATION_STATUSES,
     Category,
     Event,
     Question,
@@ -47,21 +43,24 @@ from community.events.services.registration import (
 )
 
 __all__ = [
-    "AttendeeFilters",
+    "EVENT_DATETIME_FIELDS",
+    "EVENT_FIELDS",
     "EventData",
     "QuestionData",
     "TicketTypeData",
-    "attendees",
-    "attendees_csv",
     "cancel_event",
     "create_event",
     "duplicate_event",
-    "email_attendees",
     "publish_event",
     "update_event",
 ]
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Prices and hours live in 32-bit integer columns; anything near their limit is a typing mistake.
+MAX_PRICE_MINOR = 100_000_000
+MAX_CANCEL_DEADLINE_HOURS = 24 * 366
+# PostgreSQL refuses NUL in text, even in a query's parameters; no search needs control characters.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass
@@ -150,8 +149,13 @@ def _check(data: EventData) -> None:
         raise DomainError(
             _l("Registration must close after it opens."), field="registration_closes_at"
         )
-    if data.cancel_deadline_hours < 0:
+    if data.cancel_deadline_hours is None or data.cancel_deadline_hours < 0:
         raise DomainError(_l("The deadline cannot be negative."), field="cancel_deadline_hours")
+    if data.cancel_deadline_hours > MAX_CANCEL_DEADLINE_HOURS:
+        raise DomainError(
+            _l("The deadline can be at most a year before the start."),
+            field="cancel_deadline_hours",
+        )
     if data.format in ("in_person", "hybrid") and not data.venue_name.strip():
         raise DomainError(_l("Give the venue."), field="venue_name")
     if data.format in ("online", "hybrid") and not data.online_url.strip():
@@ -173,6 +177,8 @@ def _check(data: EventData) -> None:
             raise DomainError(_l("Name every ticket type."), field="ticket_types")
         if ticket.price_minor < 0:
             raise DomainError(_l("A price cannot be negative."), field="ticket_types")
+        if ticket.price_minor > MAX_PRICE_MINOR:
+            raise DomainError(_l("The price is too large."), field="ticket_types")
         if not is_known_currency(ticket.currency):
             raise DomainError(_l("Choose a known currency."), field="ticket_types")
         if ticket.quota is not None and (ticket.quota < 0 or ticket.quota > data.capacity):
@@ -210,7 +216,8 @@ def _category(slug: str | None) -> Category | None:
     return category
 
 
-_EVENT_FIELDS = [
+# The event's own fields an organiser edits (slug and capacity have rules of their own).
+EVENT_FIELDS = [
     "kind",
     "title_ja",
     "title_en",
@@ -234,6 +241,7 @@ _EVENT_FIELDS = [
     "registration_closes_at",
     "cancel_deadline_hours",
 ]
+EVENT_DATETIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 # A change to these moves the event in people's calendars (SEQUENCE goes up).
 _SCHEDULE_FIELDS = ("starts_at", "ends_at", "timezone", "venue_name", "venue_address", "format")
 
@@ -243,7 +251,7 @@ def create_event(data: EventData, organiser: User) -> Event:
     event = Event(
         slug=data.slug, status="draft", capacity=data.capacity, places_taken=0, sequence=0
     )
-    for name in _EVENT_FIELDS:
+    for name in EVENT_FIELDS:
         setattr(event, name, getattr(data, name))
     event.category = _category(data.category_slug)
     event.organisers.append(organiser)
@@ -347,7 +355,7 @@ def update_event(event: Event, data: EventData) -> Event:
         raise DomainError(_l("The address of an event cannot change."), field="slug")
     moved = any(getattr(event, name) != getattr(data, name) for name in _SCHEDULE_FIELDS)
     try:
-        for name in _EVENT_FIELDS:
+        for name in EVENT_FIELDS:
             setattr(event, name, getattr(data, name))
         event.category = _category(data.category_slug)
         _apply_ticket_types(event, data.ticket_types)
@@ -403,9 +411,10 @@ def duplicate_event(event: Event, organiser: User) -> Event:
     while db.session.scalar(select(Event.id).where(Event.slug == slug)):
         slug = f"{base}-{secrets.token_hex(2)}"
     copy = Event(slug=slug, status="draft", capacity=event.capacity, places_taken=0)
-    for name in _EVENT_FIELDS:
+    for name in EVENT_FIELDS:
         setattr(copy, name, getattr(event, name))
     copy.category_id = event.category_id
+    copy.cover_image = event.cover_image
     copy.organisers = list(event.organisers)
     if organiser not in copy.organisers:
         copy.organisers.append(organiser)
@@ -438,120 +447,3 @@ def duplicate_event(event: Event, organiser: User) -> Event:
     db.session.add(copy)
     db.session.commit()
     return copy
-
-
-# --- attendees -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AttendeeFilters:
-    search: str = ""
-    status: str | None = None
-    ticket_type: str | None = None
-
-    @classmethod
-    def from_args(cls, args) -> AttendeeFilters:
-        status = args.get("status") or None
-        return cls(
-            search=(args.get("q") or "").strip()[:100],
-            status=status if status in REGISTRATION_STATUSES else None,
-            ticket_type=(args.get("ticket_type") or "").strip()[:60] or None,
-        )
-
-
-def attendees(event: Event, filters: AttendeeFilters = AttendeeFilters()) -> list[Registration]:
-    query = (
-        select(Registration)
-        .where(Registration.event_id == event.id)
-        .options(selectinload(Registration.answers), selectinload(Registration.ticket_type))
-        .order_by(Registration.queued_at, Registration.id)
-    )
-    if filters.status:
-        query = query.where(Registration.status == filters.status)
-    if filters.ticket_type:
-        query = query.join(TicketType, TicketType.id == Registration.ticket_type_id).where(
-            TicketType.slug == filters.ticket_type
-        )
-    if filters.search:
-        pattern = f"%{filters.search.lower()}%"
-        query = query.where(
-            or_(func.lower(Registration.name).like(pattern), Registration.email.like(pattern))
-        )
-    return list(db.session.scalars(query))
-
-
-def answer_text(question: Question, value: str, language: str) -> str:
-    if question.kind == "multiple_choice":
-        try:
-            values = json.loads(value)
-        except ValueError:
-            values = [value]
-        return ", ".join(question.option_label(str(v), language) for v in values)
-    if question.kind == "single_choice":
-        return question.option_label(value, language)
-    return value
-
-
-def attendees_csv(event: Event, rows: list[Registration], language: str) -> bytes:
-    """UTF-8 with a BOM and CRLF line ends: Excel in Japanese opens it with the right characters."""
-    from community.core.dates import format_local
-
-    questions = list(event.questions)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    header = [
-        str(_l("Name")),
-        str(_l("E-mail address")),
-        str(_l("Status")),
-        str(_l("Ticket type")),
-        str(_l("Registered")),
-        str(_l("Checked in")),
-    ]
-    writer.writerow(header + [question.label for question in questions])
-    for registration in rows:
-        answers = {answer.question_id: answer.value for answer in registration.answers}
-        writer.writerow(
-            [
-                _safe_cell(registration.name),
-                registration.email,
-                registration.status,
-                registration.ticket_type.name,
-                format_local(registration.created_at, event.timezone),
-                format_local(registration.checked_in_at, event.timezone),
-            ]
-            + [
-                _safe_cell(answer_text(q, answers[q.id], language)) if q.id in answers else ""
-                for q in questions
-            ]
-        )
-    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
-
-
-def _safe_cell(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
-def email_attendees(event: Event, rows: list[Registration], subject: str, body: str) -> int:
-    """Send the organiser's message to each person in `rows` (already filtered by the caller)."""
-    from community.core.mail import send_mail
-
-    subject = (subject or "").strip()
-    body = (body or "").strip()
-    if not subject:
-        raise DomainError(_l("Write a subject."), field="subject")
-    if not body:
-        raise DomainError(_l("Write a message."), field="body")
-    sent = 0
-    for registration in rows:
-        if send_mail(
-            registration.email,
-            subject,
-            "events/organiser_message",
-            registration.locale,
-            registration=registration,
-            event=event,
-            body=body,
-        ):
-            sent += 1
-    return sent

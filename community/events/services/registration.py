@@ -1,5 +1,5 @@
-"""The registration engine: register, wait, get promoted, cancel, hold and offer expiry,
-reminders, check-in.
+"""The registration engine: register, wait on the list, get promoted, cancel. (Its cron jobs are
+in jobs.py; check-in and manage links in tickets.py.)
 
 Every transaction that changes who holds a place starts by writing to the event's row
 (`_lock_event`): on PostgreSQL that row lock serialises the event's writers, on SQLite the
@@ -12,8 +12,6 @@ E-mails are sent after the commit, from the list of notifications the transactio
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from enum import Enum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
@@ -42,14 +40,8 @@ __all__ = [
     "Notification",
     "RegistrationClosed",
     "cancel_registration",
-    "check_in",
-    "expire_holds_and_offers",
-    "find_registration_by_token",
-    "manage_token",
     "promote_by_hand",
     "register_for_event",
-    "rotate_manage_token",
-    "send_reminders",
 ]
 
 MAX_SHORT_ANSWER = 300
@@ -441,150 +433,6 @@ def promote_by_hand(registration_id: int) -> Registration:
         raise
     _send(notifications)
     return registration
-
-
-# --- expiry --------------------------------------------------------------------------------------
-
-
-def expire_holds_and_offers(moment: datetime | None = None) -> int:
-    """Release payment holds and waiting-list offers whose time passed, promoting the next people.
-
-    Safe to run from cron at any frequency and from several machines: each row is re-read under
-    its event's lock and only changed if it is still due. Returns how many were released.
-    """
-    moment = moment or utcnow()
-    due = db.session.execute(
-        select(Registration.id, Registration.event_id).where(
-            or_(
-                and_(
-                    Registration.status == "awaiting_payment",
-                    Registration.hold_expires_at <= moment,
-                ),
-                and_(
-                    Registration.status == "offered",
-                    Registration.offer_expires_at <= moment,
-                ),
-            )
-        )
-    ).all()
-    released = 0
-    for event_id in sorted({row.event_id for row in due}):
-        ids = [row.id for row in due if row.event_id == event_id]
-        notifications: list[Notification] = []
-        _begin()
-        _lock_event(event_id)
-        for registration in db.session.scalars(
-            select(Registration)
-            .where(Registration.id.in_(ids))
-            .execution_options(populate_existing=True)
-        ):
-            expiry = (
-                registration.hold_expires_at
-                if registration.status == "awaiting_payment"
-                else registration.offer_expires_at
-                if registration.status == "offered"
-                else None
-            )
-            if expiry is None or expiry > moment:
-                continue
-            kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
-            registration.transition("expired", moment)
-            _release_place(registration)
-            notifications.append(Notification(kind, registration.id))
-            released += 1
-        _promote(event_id, moment, notifications)
-        _commit_or_busy()
-        _send(notifications)
-    return released
-
-
-# --- reminders -----------------------------------------------------------------------------------
-
-
-def send_reminders(moment: datetime | None = None) -> int:
-    """Remind confirmed attendees once, REMINDER_HOURS before the start. Cron-safe.
-
-    Each reminder is claimed by a conditional UPDATE before it is sent, so two runs at the same
-    moment never send it twice (a failed send is logged, not retried).
-    """
-    moment = moment or utcnow()
-    horizon = moment + _config_delta("REMINDER_HOURS", "hours")
-    candidates = db.session.scalars(
-        select(Registration.id)
-        .join(Event, Event.id == Registration.event_id)
-        .where(
-            Registration.status == "confirmed",
-            Registration.reminder_sent_at.is_(None),
-            Event.status == "published",
-            Event.starts_at > moment,
-            Event.starts_at <= horizon,
-        )
-    ).all()
-    db.session.rollback()
-    sent = 0
-    for registration_id in candidates:
-        claimed = db.session.execute(
-            update(Registration)
-            .where(Registration.id == registration_id, Registration.reminder_sent_at.is_(None))
-            .values(reminder_sent_at=moment)
-        )
-        db.session.commit()
-        if claimed.rowcount == 1:
-            _send([Notification("reminder", registration_id)])
-            sent += 1
-    return sent
-
-
-# --- check-in ------------------------------------------------------------------------------------
-
-
-def check_in(event: Event, code: str) -> tuple[Registration, datetime | None]:
-    """Check a confirmed attendee in by ticket code. Returns the registration and, if they were
-    already checked in, when."""
-    registration = db.session.scalar(
-        select(Registration).where(
-            Registration.event_id == event.id, Registration.ticket_code == (code or "").strip()
-        )
-    )
-    if registration is None:
-        raise NotFound(_l("There is no such ticket for this event."), field="code")
-    if registration.status != "confirmed":
-        raise DomainError(_l("This ticket is not confirmed."), field="code")
-    moment = utcnow()
-    claimed = db.session.execute(
-        update(Registration)
-        .where(Registration.id == registration.id, Registration.checked_in_at.is_(None))
-        .values(checked_in_at=moment)
-    )
-    db.session.commit()
-    db.session.refresh(registration)
-    if claimed.rowcount == 1:
-        return registration, None
-    return registration, registration.checked_in_at
-
-
-# --- the manage link -----------------------------------------------------------------------------
-
-
-def manage_token(registration: Registration) -> str:
-    """The secret in a registration's manage link: an HMAC of its id and nonce (never stored)."""
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"manage:{registration.id}:{registration.manage_nonce}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-def find_registration_by_token(registration_id: int, token: str) -> Registration | None:
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        return None
-    if not hmac.compare_digest(manage_token(registration), (token or "")[:64]):
-        return None
-    return registration
-
-
-def rotate_manage_token(registration: Registration) -> None:
-    registration.manage_nonce = secrets.token_hex(8)
-    db.session.commit()
 
 
 # --- notifications -------------------------------------------------------------------------------

@@ -23,4 +23,5 @@ def event_card(event):
     )
     return fragments.get_or_render(key, lambda: render_template("events/_card.html", event=event))
 
+
 from community.events.views import organiser, public  # noqa: E402, F401 - they register routes

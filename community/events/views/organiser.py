@@ -1,13 +1,47 @@
-"""The organisers' back office for events: their events, editing, attendees, check-in."""
+"""The organisers' back office for events: their events, creating and editing them (with ticket
+types, questions and a cover image), publishing, cancelling, duplicating, the attendee list with
+its CSV export and e-mails, and the check-in page for the door. Also the public route that serves
+cover images.
+
+Every page here is behind `organiser_required`, and every event is looked up through
+`_managed_event_or_404`: an organiser who does not run the event gets 404, as if it did not exist.
+The rules live in the services; these views parse forms and turn refusals into messages.
+"""
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from community.accounts.access import organiser_required
+from community.core.dates import format_local
+from community.core.errors import DomainError
+from community.core.i18n import current_language
 from community.events import services
+from community.events.organiser_forms import (
+    ActionForm,
+    CancelEventForm,
+    CheckInForm,
+    EmailAttendeesForm,
+    EventForm,
+)
+from community.events.services import AttendeeFilters
 from community.events.views import bp
+
+STATUS_LABELS = {
+    "confirmed": _l("Confirmed"),
+    "awaiting_payment": _l("Awaiting payment"),
+    "waitlisted": _l("Waiting list"),
+    "offered": _l("Place offered"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+}
+
+
+def _me():
+    return current_user._get_current_object()
 
 
 def _managed_event_or_404(slug: str):
@@ -15,6 +49,15 @@ def _managed_event_or_404(slug: str):
     if event is None or not services.can_manage(current_user, event):
         abort(404)
     return event
+
+
+def _filter_args(filters: AttendeeFilters) -> dict:
+    """The attendee filters as query arguments, to carry them through forms and redirects."""
+    args = {"q": filters.search, "status": filters.status, "ticket_type": filters.ticket_type}
+    return {name: value for name, value in args.items() if value}
+
+
+# --- the dashboard -------------------------------------------------------------------------------
 
 
 @bp.get("/organiser/")
@@ -25,27 +68,306 @@ def dashboard():
     return render_template("events/dashboard.html", events=events, waiting=waiting)
 
 
-@bp.get("/organiser/events/<slug>/check-in")
-@organiser_required
-def check_in(slug: str):
-    event = _managed_event_or_404(slug)
-    return render_template("events/check_in.html", event=event)
+# --- creating and editing ------------------------------------------------------------------------
 
 
-# Placeholders replaced by the organiser back office (in progress in this same change).
-@bp.get("/organiser/events/new")
+def _save_event(form: EventForm, event=None):
+    """Create or update from a validated form: (event, None), or (None, HTTP status) with the
+    refusal on the form.
+
+    The cover image is checked before anything is written, so that a bad upload changes nothing.
+    """
+    cover = form.cover_bytes(services.COVER_IMAGE_MAX_BYTES)
+    try:
+        if cover is not None:
+            services.check_cover_image(cover)
+        if event is None:
+            event = services.create_event(form.event_data(), _me())
+        else:
+            event = services.update_event(event, form.event_data(slug=event.slug))
+        if cover is not None:
+            services.set_cover_image(event, cover)
+    except DomainError as error:
+        form.add_error(error.field, str(error))
+        # 409 for an address already taken, 503 when the database was too busy; else 422.
+        return None, error.http_status
+    return event, None
+
+
+def _render_event_form(form: EventForm, event=None, status: int = 200):
+    return (
+        render_template(
+            "events/organiser/event_form.html",
+            form=form,
+            event=event,
+            action_form=ActionForm(formdata=None),
+            max_cover_mb=services.COVER_IMAGE_MAX_BYTES // (1024 * 1024),
+        ),
+        status,
+    )
+
+
+@bp.route("/organiser/events/new", methods=["GET", "POST"])
 @organiser_required
 def new():
-    abort(404)
+    categories = services.categories()
+    if request.method == "GET":
+        return _render_event_form(EventForm.blank(categories))
+    form = EventForm(categories=categories)
+    status = 422
+    if form.validate_on_submit():
+        event, status = _save_event(form)
+        if event is not None:
+            flash(_("The event is saved as a draft. Publish it when it is ready."), "success")
+            return redirect(url_for("events.edit", slug=event.slug))
+    return _render_event_form(form, status=status)
 
 
-@bp.get("/organiser/events/<slug>/edit")
+@bp.route("/organiser/events/<slug>/edit", methods=["GET", "POST"])
 @organiser_required
 def edit(slug: str):
-    abort(404)
+    event = _managed_event_or_404(slug)
+    categories = services.categories()
+    if request.method == "GET":
+        return _render_event_form(EventForm.for_event(event, categories), event)
+    form = EventForm(categories=categories)
+    # The address never changes (the form does not show it): whatever was sent is ignored.
+    form.slug.data = event.slug
+    status = 422
+    if form.validate_on_submit():
+        saved, status = _save_event(form, event)
+        if saved is not None:
+            flash(_("Your changes are saved."), "success")
+            return redirect(url_for("events.edit", slug=slug))
+    return _render_event_form(form, event, status=status)
+
+
+# --- publishing, cancelling, duplicating ---------------------------------------------------------
+
+
+@bp.post("/organiser/events/<slug>/publish")
+@organiser_required
+def publish(slug: str):
+    event = _managed_event_or_404(slug)
+    if ActionForm().validate_on_submit():
+        try:
+            services.publish_event(event)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("The event is published: people can now register."), "success")
+    return redirect(url_for("events.edit", slug=slug))
+
+
+@bp.route("/organiser/events/<slug>/cancel", methods=["GET", "POST"])
+@organiser_required
+def cancel_event(slug: str):
+    event = _managed_event_or_404(slug)
+    form = CancelEventForm()
+    if event.status == "cancelled":
+        flash(_("This event is already cancelled."), "info")
+        return redirect(url_for("events.edit", slug=slug))
+    if form.validate_on_submit():
+        try:
+            told = services.cancel_event(event, form.message.data or "")
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(
+                _("The event is cancelled. We told %(count)d people.", count=told),
+                "success",
+            )
+        return redirect(url_for("events.edit", slug=slug))
+    status = 422 if form.errors else 200
+    registered = len(services.email_recipients(event))
+    return render_template(
+        "events/organiser/cancel.html", event=event, form=form, registered=registered
+    ), status
+
+
+@bp.post("/organiser/events/<slug>/duplicate")
+@organiser_required
+def duplicate(slug: str):
+    event = _managed_event_or_404(slug)
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("events.edit", slug=slug))
+    copy = services.duplicate_event(event, _me())
+    flash(_("This is a copy, saved as a draft. Change its dates before publishing."), "success")
+    return redirect(url_for("events.edit", slug=copy.slug))
+
+
+# --- attendees -----------------------------------------------------------------------------------
+
+
+def _render_attendees(event, filters: AttendeeFilters, email_form=None, status: int = 200):
+    rows = services.attendees(event, filters)
+    recipients = services.email_recipients(event, filters)
+    return (
+        render_template(
+            "events/organiser/attendees.html",
+            event=event,
+            rows=rows,
+            filters=filters,
+            filter_args=_filter_args(filters),
+            recipients=len(recipients),
+            email_form=email_form or EmailAttendeesForm(formdata=None),
+            action_form=ActionForm(formdata=None),
+            status_labels=STATUS_LABELS,
+            answer_text=services.answer_text,
+            language=current_language(),
+        ),
+        status,
+    )
 
 
 @bp.get("/organiser/events/<slug>/attendees")
 @organiser_required
 def attendees(slug: str):
-    abort(404)
+    event = _managed_event_or_404(slug)
+    return _render_attendees(event, AttendeeFilters.from_args(request.args))
+
+
+@bp.get("/organiser/events/<slug>/attendees.csv")
+@organiser_required
+def attendees_csv(slug: str):
+    event = _managed_event_or_404(slug)
+    rows = services.attendees(event, AttendeeFilters.from_args(request.args))
+    body = services.attendees_csv(event, rows, current_language())
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{event.slug}-attendees.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.post("/organiser/events/<slug>/attendees/email")
+@organiser_required
+def email_attendees(slug: str):
+    event = _managed_event_or_404(slug)
+    filters = AttendeeFilters.from_args(request.args)
+    form = EmailAttendeesForm()
+    if form.validate_on_submit():
+        try:
+            sent = services.email_attendees(
+                event, services.email_recipients(event, filters), form.subject.data, form.body.data
+            )
+        except DomainError as error:
+            getattr(form, error.field or "", form.body).errors.append(str(error))
+        else:
+            flash(_("Your message was sent to %(count)d people.", count=sent), "success")
+            return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
+    return _render_attendees(event, filters, email_form=form, status=422)
+
+
+def _registration_or_404(event, registration_id: int):
+    registration = services.registration_of(event, registration_id)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.post("/organiser/events/<slug>/attendees/<int:registration_id>/cancel")
+@organiser_required
+def cancel_attendee(slug: str, registration_id: int):
+    event = _managed_event_or_404(slug)
+    registration = _registration_or_404(event, registration_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.cancel_registration(registration.id, by_organiser=True)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("%(name)s's registration is cancelled.", name=registration.name), "success")
+    filters = AttendeeFilters.from_args(request.args)
+    return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
+
+
+@bp.post("/organiser/events/<slug>/attendees/<int:registration_id>/promote")
+@organiser_required
+def promote_attendee(slug: str, registration_id: int):
+    event = _managed_event_or_404(slug)
+    registration = _registration_or_404(event, registration_id)
+    if ActionForm().validate_on_submit():
+        try:
+            services.promote_by_hand(registration.id)
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(_("%(name)s has a place now.", name=registration.name), "success")
+    filters = AttendeeFilters.from_args(request.args)
+    return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
+
+
+# --- check-in at the door ------------------------------------------------------------------------
+
+
+@bp.get("/organiser/events/<slug>/check-in")
+@organiser_required
+def check_in(slug: str):
+    event = _managed_event_or_404(slug)
+    search = services.clean_search(request.args.get("q"))[:100]
+    code = services.clean_search(request.args.get("code"))[:64]
+    scanned = services.find_ticket(event, code) if code else None
+    checked_in, confirmed = services.check_in_counts(event)
+    return render_template(
+        "events/check_in.html",
+        event=event,
+        search=search,
+        code=code,
+        scanned=scanned,
+        candidates=services.check_in_candidates(event, search),
+        checked_in=checked_in,
+        confirmed=confirmed,
+        form=CheckInForm(formdata=None),
+    )
+
+
+@bp.post("/organiser/events/<slug>/check-in")
+@organiser_required
+def check_in_confirm(slug: str):
+    event = _managed_event_or_404(slug)
+    form = CheckInForm()
+    search = services.clean_search(form.q.data)[:100]
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+        return redirect(url_for("events.check_in", slug=slug))
+    try:
+        registration, earlier = services.check_in(event, services.clean_search(form.code.data))
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        if earlier is None:
+            flash(_("Checked in: %(name)s", name=registration.name), "success")
+        else:
+            flash(
+                _(
+                    "%(name)s was already checked in at %(time)s.",
+                    name=registration.name,
+                    time=format_local(earlier, event.timezone),
+                ),
+                "error",
+            )
+    args = {"q": search} if search else {}
+    return redirect(url_for("events.check_in", slug=slug, **args))
+
+
+# --- cover images (public) -----------------------------------------------------------------------
+
+
+@bp.get("/events/<slug>/cover")
+def cover_image(slug: str):
+    event = services.find_visible_event(slug, current_user)
+    found = services.cover_image_file(event) if event is not None else None
+    if found is None:
+        abort(404)
+    path, mimetype = found
+    # The address stays when the image changes: browsers keep it briefly, then revalidate (ETag).
+    response = send_file(path, mimetype=mimetype, max_age=300)
+    response.cache_control.public = event.status != "draft"
+    response.cache_control.private = event.status == "draft"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

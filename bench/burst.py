@@ -1,0 +1,347 @@
+"""The registration burst: many people register for one small event at the same instant.
+
+After the wrk runs, bench.run creates a fresh event (`bench.dataset --burst-event`) and PEOPLE
+threads wait at a barrier, then each sends one registration to the running gunicorn on 127.0.0.1:
+through the JSON API when it is there, otherwise through the HTML form, with the page's CSRF token
+and session cookie fetched before the barrier. The outcome is read back from the database
+(`bench.dataset --count`), not only from the answers: exactly PLACES confirmed, everyone else
+waitlisted, the first in the queue holding the places, counters equal to the rows, and no error
+answer — or the run fails. Each registration sends an e-mail; MailSink receives them on 127.0.0.1,
+so that the server talks SMTP as in production and nothing lands in the project's instance/.
+"""
+
+from __future__ import annotations
+
+import http.client
+import http.cookiejar
+import json
+import math
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from bench.dataset import run_dataset
+from bench.errors import BenchError
+from bench.server import HOST, NoRedirect, check_local, free_port
+
+BARRIER_TIMEOUT_SECONDS = 300
+REQUEST_TIMEOUT_SECONDS = 120
+DATASET_TIMEOUT_SECONDS = 120
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+API_ANSWERS = ("confirmed", "waitlisted", "awaiting_payment")
+
+
+class MailSink:
+    """An SMTP server on 127.0.0.1 that counts what it receives and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.received = 0
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
+        self.received += 1  # runs on the controller's one event-loop thread
+        return "250 OK"
+
+    def start(self) -> None:
+        try:
+            from aiosmtpd.controller import Controller
+        except ImportError as error:
+            raise BenchError(
+                "aiosmtpd is missing: install the dev dependencies (pip install -e '.[dev]')"
+            ) from error
+        self._controller = Controller(self, hostname=HOST, port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def environment(self) -> dict[str, str]:
+        return {"MAIL_SERVER": HOST, "MAIL_PORT": str(self.port), "MAIL_USE_TLS": "false"}
+
+
+@dataclass
+class Answer:
+    status: int = 0  # HTTP status; 0 when none came
+    problem: str = ""  # why this counts as an error; empty for a good answer
+    registration_status: str = ""  # from the API's answer (the form's redirect does not say)
+    sent_at: float = 0.0
+    answered_at: float = 0.0
+
+
+@dataclass
+class BurstResult:
+    via: str
+    endpoint: str
+    people: int
+    places: int
+    errors: int
+    error_examples: list[str]
+    answered_statuses: dict[str, int]
+    seconds: float
+    registrations_per_second: float
+    latency_p50_ms: float
+    latency_p99_ms: float
+    database: dict
+    mails_received: int | None
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def confirmed(self) -> int:
+        return self.database["statuses"].get("confirmed", 0)
+
+    @property
+    def waitlisted(self) -> int:
+        return self.database["statuses"].get("waitlisted", 0)
+
+    def as_dict(self) -> dict:
+        return asdict(self) | {"confirmed": self.confirmed, "waitlisted": self.waitlisted}
+
+
+class Person:
+    """One registrant: prepares alone, then registers when everybody is ready."""
+
+    def __init__(self, number: int, base_url: str, slug: str, ticket_type: str, via_api: bool):
+        self.number = number
+        self.base_url = base_url
+        self.slug = slug
+        self.ticket_type = ticket_type
+        self.via_api = via_api
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
+        self.request: urllib.request.Request | None = None
+
+    def prepare(self) -> None:
+        person = {
+            "name": f"Rush Person {self.number}",
+            "email": f"rush{self.number:05d}@example.com",
+            "ticket_type": self.ticket_type,
+        }
+        if self.via_api:
+            url = f"{self.base_url}/api/v1/events/{self.slug}/registrations"
+            body = json.dumps(person).encode()
+            headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        else:
+            with self.opener.open(
+                f"{self.base_url}/events/{self.slug}", timeout=REQUEST_TIMEOUT_SECONDS
+            ) as page:
+                found = CSRF_FIELD.search(page.read().decode())
+            if found is None:
+                raise ValueError("the event page has no CSRF token")
+            url = f"{self.base_url}/events/{self.slug}/register"
+            body = urllib.parse.urlencode({"csrf_token": found.group(1), **person}).encode()
+            headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        check_local(url)  # http://127.0.0.1 only, hence the noqa below
+        self.request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
+
+    def register(self, answer: Answer) -> None:
+        answer.sent_at = time.perf_counter()
+        try:
+            with self.opener.open(self.request, timeout=REQUEST_TIMEOUT_SECONDS) as response:
+                answer.status, body, location = response.status, response.read(), ""
+        except urllib.error.HTTPError as error:
+            answer.status, body = error.code, error.read()
+            location = error.headers.get("Location", "")
+        except (OSError, http.client.HTTPException) as error:
+            answer.answered_at = time.perf_counter()
+            answer.problem = f"socket error: {error!r}"
+            return
+        answer.answered_at = time.perf_counter()
+        if self.via_api:
+            self._judge_api_answer(answer, body)
+        elif answer.status != 302 or "/registrations/" not in location:
+            answer.problem = f"HTTP {answer.status}" + (f" to {location}" if location else "")
+
+    @staticmethod
+    def _judge_api_answer(answer: Answer, body: bytes) -> None:
+        if answer.status != 201:
+            answer.problem = f"HTTP {answer.status}: {body[:200].decode(errors='replace')}"
+            return
+        try:
+            answer.registration_status = str(json.loads(body).get("status"))
+        except (ValueError, AttributeError):
+            answer.problem = "HTTP 201 without a JSON object"
+            return
+        if answer.registration_status not in API_ANSWERS:
+            answer.problem = f"HTTP 201 with status {answer.registration_status!r}"
+
+
+def _take_part(person: Person, barrier: threading.Barrier, answer: Answer) -> None:
+    try:
+        person.prepare()
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        answer.problem = f"could not prepare: {error!r}"
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        answer.problem = answer.problem or "the barrier broke"
+        return
+    if not answer.problem:
+        person.register(answer)
+
+
+def api_accepts_registrations(base_url: str, slug: str) -> tuple[bool, str]:
+    """Whether the JSON registration route exists: an empty body must get a JSON 4xx answer
+    (invalid input) rather than 404, 405 or an HTML page. Nothing is registered."""
+    url = f"{base_url}/api/v1/events/{slug}/registrations"
+    check_local(url)  # http://127.0.0.1 only, hence the noqa below
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=b"{}", headers=headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=10) as response:
+            status, content_type = response.status, response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as error:
+        status, content_type = error.code, error.headers.get("Content-Type", "")
+    available = status in (400, 422) and content_type.startswith("application/json")
+    return available, f"POST {url.removeprefix(base_url)} with {{}} answered {status}"
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """Nearest rank: the smallest value with at least `share` of all values at or below it."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
+
+
+def _judge(result: BurstResult, good_answers: int) -> list[str]:
+    database = result.database
+    statuses = database["statuses"]
+    failures = []
+    if result.errors:
+        examples = "; ".join(result.error_examples)
+        failures.append(f"{result.errors} error answers (must be 0), e.g. {examples}")
+    if result.confirmed != result.places:
+        failures.append(f"{result.confirmed} confirmed in the database, not {result.places}")
+    others = {
+        status: n for status, n in statuses.items() if status not in ("confirmed", "waitlisted")
+    }
+    if others:
+        failures.append(f"unexpected statuses in the database: {others}")
+    if sum(statuses.values()) != good_answers:
+        failures.append(
+            f"{sum(statuses.values())} registrations in the database for {good_answers} answers"
+        )
+    taken = [ticket["taken"] for ticket in database["tickets"]]
+    if (
+        database["places_taken"] != database["holding_rows"]
+        or sum(taken) != database["holding_rows"]
+    ):
+        failures.append(
+            f"counters differ from the rows: places_taken {database['places_taken']}, "
+            f"ticket taken {taken}, rows holding a place {database['holding_rows']}"
+        )
+    if not database["first_in_queue_hold"]:
+        failures.append("the places did not go to the first in the queue")
+    if result.via == "api":
+        answered = result.answered_statuses.get("confirmed", 0)
+        if answered != result.confirmed:
+            failures.append(
+                f"{answered} answers said confirmed, the database has {result.confirmed}"
+            )
+    return failures
+
+
+def run_burst(
+    base_url: str,
+    app_env: dict[str, str],
+    *,
+    people: int,
+    places: int,
+    mail_sink: MailSink | None = None,
+) -> BurstResult:
+    event = run_dataset(app_env, ["--burst-event", str(places)], DATASET_TIMEOUT_SECONDS)
+    slug, ticket_type = event["slug"], event["ticket_type"]
+    via_api, probe = api_accepts_registrations(base_url, slug)
+    if via_api:
+        endpoint = f"POST /api/v1/events/{slug}/registrations (JSON)"
+    else:
+        endpoint = f"POST /events/{slug}/register (HTML form, CSRF token and cookie)"
+        print(f"  registration API not available ({probe}): the burst uses the HTML form")
+    print(f"  {people} people at once for {places} places: {endpoint}", flush=True)
+
+    mails_before = mail_sink.received if mail_sink else 0
+    released: list[float] = []
+    barrier = threading.Barrier(
+        people, action=lambda: released.append(time.perf_counter()), timeout=BARRIER_TIMEOUT_SECONDS
+    )
+    answers = [Answer() for _ in range(people)]
+    threads = [
+        threading.Thread(
+            target=_take_part,
+            args=(Person(number, base_url, slug, ticket_type, via_api), barrier, answer),
+            name=f"person-{number}",
+            daemon=True,
+        )
+        for number, answer in enumerate(answers)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + BARRIER_TIMEOUT_SECONDS + REQUEST_TIMEOUT_SECONDS + 30
+    for thread in threads:
+        thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+    if any(thread.is_alive() for thread in threads):
+        raise BenchError("some registrations of the burst never finished")
+    mails = (mail_sink.received - mails_before) if mail_sink else None
+
+    answered = [a for a in answers if a.answered_at]
+    release = released[0] if released else time.perf_counter()
+    seconds = max((a.answered_at for a in answered), default=release) - release
+    latencies = [(a.answered_at - a.sent_at) * 1000 for a in answered]
+    problems = [a.problem for a in answers if a.problem]
+    database = run_dataset(app_env, ["--count", slug], DATASET_TIMEOUT_SECONDS)
+    result = BurstResult(
+        via="api" if via_api else "form",
+        endpoint=endpoint,
+        people=people,
+        places=places,
+        errors=len(problems),
+        error_examples=list(dict.fromkeys(problems))[:3],
+        answered_statuses=dict(
+            Counter(a.registration_status for a in answers if a.registration_status)
+        ),
+        seconds=round(seconds, 3),
+        registrations_per_second=round(people / seconds, 1) if seconds > 0 else 0.0,
+        latency_p50_ms=round(_percentile(latencies, 0.50), 1),
+        latency_p99_ms=round(_percentile(latencies, 0.99), 1),
+        database=database,
+        mails_received=mails,
+    )
+    result.failures = _judge(result, good_answers=people - len(problems))
+    return result
+
+
+def render_burst(result: BurstResult) -> str:
+    statuses = ", ".join(f"{status} {n}" for status, n in result.database["statuses"].items())
+    tickets = ", ".join(
+        f"{t['slug']} {t['taken']}/{t['quota']}" for t in result.database["tickets"]
+    )
+    lines = [
+        f"Registration burst: {result.people} people at once for {result.places} places",
+        f"  via:              {result.endpoint}",
+        f"  confirmed:        {result.confirmed} (must be {result.places}, read from the database)",
+        f"  waitlisted:       {result.waitlisted}",
+        f"  errors:           {result.errors} (must be 0)",
+        f"  registrations/s:  {result.registrations_per_second:.1f} "
+        f"({result.people} in {result.seconds:.2f}s from the barrier to the last answer)",
+        f"  latency:          p50 {result.latency_p50_ms:.0f} ms, "
+        f"p99 {result.latency_p99_ms:.0f} ms",
+        f"  database:         {statuses or 'no rows'}; places_taken "
+        f"{result.database['places_taken']}/{result.database['capacity']}, tickets {tickets}",
+    ]
+    if result.via == "api":
+        answered = ", ".join(f"{s} {n}" for s, n in sorted(result.answered_statuses.items()))
+        lines.append(f"  answers said:     {answered or 'nothing'}")
+    if result.mails_received is not None:
+        lines.append(f"  e-mails received: {result.mails_received} (by the local SMTP sink)")
+    lines.append("  result:           " + ("PASS" if not result.failures else "FAIL"))
+    return "\n".join(lines)

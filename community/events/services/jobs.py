@@ -1,0 +1,115 @@
+"""The registration engine's cron jobs: releasing expired holds and offers, and reminders.
+
+Both are safe at any frequency and from several machines at once: rows are re-read under their
+event's lock (expiry) or claimed by a conditional UPDATE before the e-mail goes (reminders).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+
+from community.core.db import db, utcnow
+from community.events.models import Event, Registration
+from community.events.services.registration import (
+    Notification,
+    _begin,
+    _commit_or_busy,
+    _config_delta,
+    _lock_event,
+    _promote,
+    _release_place,
+    _send,
+)
+
+__all__ = ["expire_holds_and_offers", "send_reminders"]
+
+
+def expire_holds_and_offers(moment: datetime | None = None) -> int:
+    """Release payment holds and waiting-list offers whose time passed, promoting the next people.
+
+    Safe to run from cron at any frequency and from several machines: each row is re-read under
+    its event's lock and only changed if it is still due. Returns how many were released.
+    """
+    moment = moment or utcnow()
+    due = db.session.execute(
+        select(Registration.id, Registration.event_id).where(
+            or_(
+                and_(
+                    Registration.status == "awaiting_payment",
+                    Registration.hold_expires_at <= moment,
+                ),
+                and_(
+                    Registration.status == "offered",
+                    Registration.offer_expires_at <= moment,
+                ),
+            )
+        )
+    ).all()
+    released = 0
+    for event_id in sorted({row.event_id for row in due}):
+        ids = [row.id for row in due if row.event_id == event_id]
+        notifications: list[Notification] = []
+        _begin()
+        _lock_event(event_id)
+        for registration in db.session.scalars(
+            select(Registration)
+            .where(Registration.id.in_(ids))
+            .execution_options(populate_existing=True)
+        ):
+            expiry = (
+                registration.hold_expires_at
+                if registration.status == "awaiting_payment"
+                else registration.offer_expires_at
+                if registration.status == "offered"
+                else None
+            )
+            if expiry is None or expiry > moment:
+                continue
+            kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
+            registration.transition("expired", moment)
+            _release_place(registration)
+            notifications.append(Notification(kind, registration.id))
+            released += 1
+        _promote(event_id, moment, notifications)
+        _commit_or_busy()
+        _send(notifications)
+    return released
+
+
+# --- reminders -----------------------------------------------------------------------------------
+
+
+def send_reminders(moment: datetime | None = None) -> int:
+    """Remind confirmed attendees once, REMINDER_HOURS before the start. Cron-safe.
+
+    Each reminder is claimed by a conditional UPDATE before it is sent, so two runs at the same
+    moment never send it twice (a failed send is logged, not retried).
+    """
+    moment = moment or utcnow()
+    horizon = moment + _config_delta("REMINDER_HOURS", "hours")
+    candidates = db.session.scalars(
+        select(Registration.id)
+        .join(Event, Event.id == Registration.event_id)
+        .where(
+            Registration.status == "confirmed",
+            Registration.reminder_sent_at.is_(None),
+            Event.status == "published",
+            Event.starts_at > moment,
+            Event.starts_at <= horizon,
+        )
+    ).all()
+    db.session.rollback()
+    sent = 0
+    for registration_id in candidates:
+        claimed = db.session.execute(
+            update(Registration)
+            .where(Registration.id == registration_id, Registration.reminder_sent_at.is_(None))
+            .values(reminder_sent_at=moment)
+        )
+        db.session.commit()
+        if claimed.rowcount == 1:
+            _send([Notification("reminder", registration_id)])
+            sent += 1
+    return sent
