@@ -540,6 +540,8 @@ def test_a_cover_image_is_stored_under_a_random_name_and_served(
         assert served.status_code == 200
         assert served.mimetype == "image/png"
         assert served.data == PNG
+    page = client.get(f"/events/{event.slug}").get_data(as_text=True)
+    assert f'src="/events/{event.slug}/cover"' in page
 
 
 def test_a_drafts_cover_image_is_served_only_to_its_organisers(
