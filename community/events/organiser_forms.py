@@ -533,6 +533,20 @@ def _optional_utc(text: str | None, timezone: str) -> datetime | None:
     return to_utc(text, timezone) if (text or "").strip() else None
 
 
+class OrganisersForm(FlaskForm):
+    emails = TextAreaField(
+        _l("Organisers' e-mail addresses, one per line"),
+        validators=[Length(max=5000)],
+        description=_l("Each must be the address of an organiser's account on this site."),
+    )
+
+    @classmethod
+    def for_event(cls, event: Event) -> OrganisersForm:
+        form = cls(formdata=None)
+        form.emails.data = "\n".join(person.email for person in event.organisers)
+        return form
+
+
 class ActionForm(FlaskForm):
     """Only the CSRF token: publish, duplicate, cancel a registration, promote, check in."""
 

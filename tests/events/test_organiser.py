@@ -1011,3 +1011,40 @@ def test_wtforms_own_messages_in_ticket_rows_are_translated(client, login, make_
     )
     assert response.status_code == 422
     assert "Not a valid integer value" not in response.get_data(as_text=True)
+
+
+# --- co-organisers -------------------------------------------------------------------------------
+
+
+def test_an_organiser_adds_a_co_organiser_who_then_runs_the_event(
+    client, login, organiser, make_event, make_user
+):
+    event = make_event()
+    colleague = make_user(role="organiser", email="colleague@example.com")
+    login(organiser)
+    response = submit(
+        client,
+        f"/organiser/events/{event.slug}/edit",
+        {"emails": f"{organiser.email}\ncolleague@example.com"},
+        post_path=f"/organiser/events/{event.slug}/organisers",
+    )
+    assert response.status_code == 302
+    assert {person.email for person in event.organisers} == {organiser.email, colleague.email}
+    client.post("/account/logout", data={"csrf_token": token(client)})
+    login(colleague)
+    assert client.get(f"/organiser/events/{event.slug}/attendees").status_code == 200
+
+
+def test_only_organisers_accounts_can_run_an_event(client, login, organiser, make_event, make_user):
+    event = make_event()
+    make_user(role="member", email="member@example.com")
+    login(organiser)
+    for emails in ("member@example.com", "nobody@example.com", ""):
+        response = submit(
+            client,
+            f"/organiser/events/{event.slug}/edit",
+            {"emails": emails},
+            post_path=f"/organiser/events/{event.slug}/organisers",
+        )
+        assert response.status_code == 422
+    assert [person.email for person in event.organisers] == [organiser.email]

@@ -52,6 +52,7 @@ __all__ = [
     "create_event",
     "duplicate_event",
     "publish_event",
+    "set_organisers",
     "update_event",
 ]
 
@@ -372,6 +373,26 @@ def update_event(event: Event, data: EventData) -> Event:
     _commit_or_busy()
     _send(notifications)
     return event
+
+
+def set_organisers(event: Event, emails: list[str]) -> list[User]:
+    """Who runs the event: every address must belong to an organiser's (or admin's) account."""
+    from community.accounts.services import find_user_by_email
+
+    people: list[User] = []
+    for address in dict.fromkeys(e.strip().lower() for e in emails if e.strip()):
+        person = find_user_by_email(address)
+        if person is None or not person.is_organiser:
+            raise DomainError(
+                _l("%(email)s is not the address of an organiser's account.", email=address),
+                field="emails",
+            )
+        people.append(person)
+    if not people:
+        raise DomainError(_l("An event needs at least one organiser."), field="emails")
+    event.organisers = people
+    db.session.commit()
+    return people
 
 
 def publish_event(event: Event) -> None:

@@ -26,6 +26,7 @@ from community.events.organiser_forms import (
     CheckInForm,
     EmailAttendeesForm,
     EventForm,
+    OrganisersForm,
 )
 from community.events.services import AttendeeFilters
 from community.events.views import bp
@@ -94,12 +95,17 @@ def _save_event(form: EventForm, event=None):
     return event, None
 
 
-def _render_event_form(form: EventForm, event=None, status: int = 200):
+def _render_event_form(
+    form: EventForm, event=None, status: int = 200, organisers_form: OrganisersForm | None = None
+):
+    if event is not None and organisers_form is None:
+        organisers_form = OrganisersForm.for_event(event)
     return (
         render_template(
             "events/organiser/event_form.html",
             form=form,
             event=event,
+            organisers_form=organisers_form,
             action_form=ActionForm(formdata=None),
             max_cover_mb=services.COVER_IMAGE_MAX_BYTES // (1024 * 1024),
         ),
@@ -140,6 +146,26 @@ def edit(slug: str):
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("events.edit", slug=slug))
     return _render_event_form(form, event, status=status)
+
+
+@bp.post("/organiser/events/<slug>/organisers")
+@organiser_required
+def organisers(slug: str):
+    event = _managed_event_or_404(slug)
+    form = OrganisersForm()
+    if form.validate_on_submit():
+        try:
+            services.set_organisers(event, (form.emails.data or "").splitlines())
+        except DomainError as error:
+            form.emails.errors = [*form.emails.errors, str(error)]
+        else:
+            flash(_("The organisers are saved."), "success")
+            if services.can_manage(current_user, event):
+                return redirect(url_for("events.edit", slug=slug))
+            return redirect(url_for("events.dashboard"))
+    return _render_event_form(
+        EventForm.for_event(event, services.categories()), event, 422, organisers_form=form
+    )
 
 
 # --- publishing, cancelling, duplicating ---------------------------------------------------------
