@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -351,13 +353,10 @@ def register_for_event(
 # --- cancelling and leaving the waiting list -----------------------------------------------------
 
 
-def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> Registration:
-    """Cancel a registration (or leave the waiting list); a freed place goes to the next person.
-
-    People may cancel a place until the event's deadline; organisers at any time; leaving the
-    waiting list or an offer is always possible.
-    """
-    moment = utcnow()
+@contextmanager
+def _registration_under_lock(registration_id: int) -> Iterator[tuple[Registration, list]]:
+    """A write transaction owning the registration's event: yields the registration, re-read
+    under the lock, and a list for notifications; commits, then sends them."""
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise NotFound(_l("There is no such registration."))
@@ -366,8 +365,23 @@ def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> 
     _begin()
     try:
         _lock_event(event_id)
-        registration = db.session.get(Registration, registration_id, populate_existing=True)
-        event = db.session.get(Event, event_id, populate_existing=True)
+        yield db.session.get(Registration, registration_id, populate_existing=True), notifications
+        _commit_or_busy()
+    except DomainError:
+        db.session.rollback()
+        raise
+    _send(notifications)
+
+
+def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> Registration:
+    """Cancel a registration (or leave the waiting list); a freed place goes to the next person.
+
+    People may cancel a place until the event's deadline; organisers at any time; leaving the
+    waiting list or an offer is always possible.
+    """
+    moment = utcnow()
+    with _registration_under_lock(registration_id) as (registration, notifications):
+        event = db.session.get(Event, registration.event_id, populate_existing=True)
         if not registration.is_active:
             raise Conflict(_l("This registration is already cancelled."))
         deadline = event.starts_at - timedelta(hours=event.cancel_deadline_hours)
@@ -380,13 +394,8 @@ def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> 
         registration.transition("cancelled", moment)
         if was_holding:
             _release_place(registration)
-            _promote(event_id, moment, notifications)
+            _promote(event.id, moment, notifications)
         notifications.append(Notification("cancelled", registration.id))
-        _commit_or_busy()
-    except DomainError:
-        db.session.rollback()
-        raise
-    _send(notifications)
     return registration
 
 
@@ -397,41 +406,29 @@ def promote_by_hand(registration_id: int) -> Registration:
     transaction: the organiser decides to make room, and nothing is ever held beyond a limit.
     """
     moment = utcnow()
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        raise NotFound(_l("There is no such registration."))
-    event_id = registration.event_id
-    notifications: list[Notification] = []
-    _begin()
-    try:
-        _lock_event(event_id)
-        registration = db.session.get(Registration, registration_id, populate_existing=True)
+    with _registration_under_lock(registration_id) as (registration, notifications):
         if registration.status != "waitlisted":
             raise Conflict(_l("Only people on the waiting list can be promoted."))
-        outcome = _take_place(event_id, registration.ticket_type_id)
+        event_id, ticket_type_id = registration.event_id, registration.ticket_type_id
+        outcome = _take_place(event_id, ticket_type_id)
         if outcome is Take.TICKET_FULL:
             db.session.execute(
                 update(TicketType)
-                .where(TicketType.id == registration.ticket_type_id)
+                .where(TicketType.id == ticket_type_id)
                 .values(quota=TicketType.quota + 1)
             )
-            outcome = _take_place(event_id, registration.ticket_type_id)
+            outcome = _take_place(event_id, ticket_type_id)
         if outcome is Take.EVENT_FULL:
             db.session.execute(
                 update(Event).where(Event.id == event_id).values(capacity=Event.capacity + 1)
             )
-            outcome = _take_place(event_id, registration.ticket_type_id)
+            outcome = _take_place(event_id, ticket_type_id)
         if outcome is not Take.TAKEN:  # pragma: no cover - both limits were just raised
             raise Busy(_l("We are very busy right now. Please try again in a moment."))
         kind = _enter_holding_status(registration, moment)
         notifications.append(
             Notification("promoted" if kind == "confirmed" else kind, registration.id)
         )
-        _commit_or_busy()
-    except DomainError:
-        db.session.rollback()
-        raise
-    _send(notifications)
     return registration
 
 
