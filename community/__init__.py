@@ -28,9 +28,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     from community.core import security
     from community.core.views import register_error_handlers
+    from community.events import fulfilment as ticket_fulfilment
     from community.events import privacy as events_privacy
 
     events_privacy.register()
+    ticket_fulfilment.register()
     security.install(app)
     register_error_handlers(app)
 
@@ -50,7 +52,8 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model module is imported here so that migrations see the whole schema.
     import community.accounts.models
-    import community.events.models  # noqa: F401
+    import community.events.models
+    import community.payments.models  # noqa: F401
     from community.core.db import install_sqlite_hooks, render_migration_item
     from community.core.i18n import install_fast_template_gettext, select_locale
 
@@ -87,10 +90,19 @@ def _register_blueprints(app: Flask) -> None:
     from community.calendar.views import bp as calendar_bp
     from community.core.views import bp as core_bp
     from community.events.views import bp as events_bp
+    from community.payments.views import bp as payments_bp
     from community.site.views import bp as site_bp
 
     # calendar before events: its /events/<slug>.ics must win over /events/<slug>.
-    blueprints = (core_bp, site_bp, accounts_bp, accounts_admin_bp, calendar_bp, events_bp)
+    blueprints = (
+        core_bp,
+        site_bp,
+        accounts_bp,
+        accounts_admin_bp,
+        calendar_bp,
+        events_bp,
+        payments_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
 

@@ -1,0 +1,204 @@
+"""The Stripe gateway: the only module that imports `stripe`.
+
+It speaks to Stripe through the official SDK's `StripeClient`, with the API version pinned,
+idempotency keys derived from our own ids, a short timeout, and `STRIPE_API_BASE` pointing it at
+another server (the tests' fake Stripe). What comes back is turned into plain dataclasses, so
+the rest of the payments package never handles SDK objects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import stripe
+
+# Pinned: every request says which API version it speaks, whatever the account's default is.
+STRIPE_API_VERSION = "2026-10-28.endive"
+TIMEOUT_SECONDS = 10
+
+# Stripe's minimum charge per currency, in minor units.
+MINIMUM_CHARGE = {"JPY": 50, "USD": 50, "EUR": 50, "GBP": 30, "AUD": 50, "CAD": 50, "SGD": 50}
+
+
+class GatewayError(Exception):
+    """Stripe refused or could not be reached; `transient` when trying again may work."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class SignatureError(Exception):
+    """A webhook delivery whose signature is missing, wrong or too old."""
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    url: str
+    status: str  # open, complete, expired
+    payment_status: str  # paid, unpaid, no_payment_required
+    amount_total: int | None
+    currency: str  # upper case, as stored in our ledger
+    client_reference_id: str | None
+    metadata: dict = field(default_factory=dict)
+    payment_intent: str | None = None
+    subscription: str | None = None
+    expires_at: datetime | None = None
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEventData:
+    id: str
+    type: str
+    object: dict
+    created: datetime
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str
+    amount: int
+
+
+def _session_from(obj) -> CheckoutSession:
+    data = obj if isinstance(obj, dict) else obj.to_dict()
+    return CheckoutSession(
+        id=data["id"],
+        url=data.get("url") or "",
+        status=data.get("status") or "",
+        payment_status=data.get("payment_status") or "",
+        amount_total=data.get("amount_total"),
+        currency=(data.get("currency") or "").upper(),
+        client_reference_id=data.get("client_reference_id"),
+        metadata=dict(data.get("metadata") or {}),
+        payment_intent=_id_of(data.get("payment_intent")),
+        subscription=_id_of(data.get("subscription")),
+        expires_at=_time(data.get("expires_at")),
+        created=_time(data.get("created")),
+    )
+
+
+def _id_of(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("id")
+
+
+def _time(value) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value else None
+
+
+def session_from_event_object(data: dict) -> CheckoutSession:
+    return _session_from(data)
+
+
+class StripeGateway:
+    provider = "stripe"
+
+    def __init__(self, secret_key: str, webhook_secret: str, api_base: str = "") -> None:
+        options = {}
+        if api_base:
+            options["base_addresses"] = {"api": api_base.rstrip("/")}
+        self.webhook_secret = webhook_secret
+        self.client = stripe.StripeClient(
+            secret_key,
+            stripe_version=STRIPE_API_VERSION,
+            max_network_retries=2,
+            http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+            **options,
+        )
+
+    def _call(self, operation, *args, **kwargs):
+        try:
+            return operation(*args, **kwargs)
+        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+            raise GatewayError(str(error.user_message or error), transient=True) from error
+        except stripe.StripeError as error:
+            raise GatewayError(str(error.user_message or error), transient=False) from error
+
+    def create_checkout_session(
+        self,
+        *,
+        mode: str,
+        amount_minor: int,
+        currency: str,
+        name: str,
+        email: str,
+        order_id: int,
+        purpose: str,
+        reference: str,
+        expires_at: datetime,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+    ) -> CheckoutSession:
+        price_data = {
+            "currency": currency.lower(),
+            "unit_amount": amount_minor,
+            "product_data": {"name": name[:250]},
+        }
+        if mode == "subscription":
+            price_data["recurring"] = {"interval": "month"}
+        params = {
+            "mode": mode,
+            "line_items": [{"price_data": price_data, "quantity": 1}],
+            "client_reference_id": str(order_id),
+            "customer_email": email,
+            "metadata": {"order_id": str(order_id), "purpose": purpose, "reference": reference},
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "expires_at": int(expires_at.timestamp()),
+        }
+        session = self._call(
+            self.client.v1.checkout.sessions.create,
+            params,
+            {"idempotency_key": idempotency_key},
+        )
+        return _session_from(session)
+
+    def retrieve_session(self, session_id: str) -> CheckoutSession:
+        return _session_from(self._call(self.client.v1.checkout.sessions.retrieve, session_id))
+
+    def expire_session(self, session_id: str) -> CheckoutSession:
+        return _session_from(self._call(self.client.v1.checkout.sessions.expire, session_id))
+
+    def list_sessions(self, created_since: datetime) -> list[CheckoutSession]:
+        params = {"created": {"gte": int(created_since.timestamp())}, "limit": 100}
+        page = self._call(self.client.v1.checkout.sessions.list, params)
+        return [_session_from(item) for item in page.auto_paging_iter()]
+
+    def create_refund(
+        self, *, payment_intent: str, amount_minor: int, idempotency_key: str
+    ) -> RefundResult:
+        refund = self._call(
+            self.client.v1.refunds.create,
+            {"payment_intent": payment_intent, "amount": amount_minor},
+            {"idempotency_key": idempotency_key},
+        )
+        return RefundResult(id=refund.id, status=refund.status, amount=refund.amount)
+
+    def verify_event(self, payload: bytes, signature: str | None) -> WebhookEventData:
+        """The event in a webhook delivery, if its Stripe-Signature is right and fresh."""
+        if not signature or not self.webhook_secret:
+            raise SignatureError("missing signature or secret")
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload.decode("utf-8"), signature, self.webhook_secret, tolerance=300
+            )
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
+            raise SignatureError(str(error)) from error
+        try:
+            data = json.loads(payload)
+            return WebhookEventData(
+                id=str(data["id"]),
+                type=str(data["type"]),
+                object=dict(data["data"]["object"]),
+                created=_time(data.get("created")) or datetime.now(UTC),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise SignatureError(f"not a Stripe event: {error}") from error

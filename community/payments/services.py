@@ -1,0 +1,292 @@
+"""The payments rules: orders priced on the server, checkouts at Stripe, and the webhook events
+that record what happened, each exactly once.
+
+A webhook event is recorded under its unique id in the same transaction as its effect; a repeat
+finds the id taken and changes nothing. Orders are locked by writing to their row first, so two
+deliveries at the same moment apply one after the other, and an order already paid stays paid
+whatever order the events arrive in. Amount and currency from Stripe must match the order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from community.core.db import begin_write, db, utcnow
+from community.core.errors import Busy, DomainError
+from community.core.money import format_money, is_known_currency
+from community.payments.fulfilment import fulfilment_for
+from community.payments.gateway import (
+    MINIMUM_CHARGE,
+    CheckoutSession,
+    GatewayError,
+    StripeGateway,
+    WebhookEventData,
+    session_from_event_object,
+)
+from community.payments.models import Order, Payment, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+__all__ = ["apply_event", "gateway", "open_order", "start_checkout"]
+
+HANDLED_LATER = {
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+
+
+def gateway() -> StripeGateway | None:
+    config = current_app.config
+    if not config.get("STRIPE_SECRET_KEY"):
+        return None
+    return StripeGateway(
+        config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config["STRIPE_API_BASE"]
+    )
+
+
+# --- orders and checkouts ------------------------------------------------------------------------
+
+
+def open_order(
+    *,
+    purpose: str,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    email: str,
+    description: str,
+    expires_at: datetime | None = None,
+    user_id: int | None = None,
+    mode: str = "payment",
+) -> Order:
+    """The pending order for this purchase, made once: a second call returns the same order."""
+    currency = currency.upper()
+    if not is_known_currency(currency):
+        raise DomainError(_l("This currency is not accepted."), field="currency")
+    minimum = MINIMUM_CHARGE.get(currency, 50)
+    if amount_minor < minimum:
+        raise DomainError(
+            _l(
+                "Card payments start at %(amount)s.",
+                amount=format_money(minimum, currency, "en"),
+            ),
+            field="amount",
+        )
+    existing = _pending_order(purpose, reference)
+    if existing is not None:
+        return existing
+    order = Order(
+        purpose=purpose,
+        reference=reference,
+        amount_minor=amount_minor,
+        currency=currency,
+        buyer_email=email,
+        buyer_user_id=user_id,
+        description=description[:300],
+        expires_at=expires_at,
+        mode=mode,
+        status="pending",
+        refunded_minor=0,
+    )
+    db.session.add(order)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request opened it at the same moment: the partial unique index kept one.
+        db.session.rollback()
+        return _pending_order(purpose, reference)
+    return order
+
+
+def _pending_order(purpose: str, reference: str) -> Order | None:
+    return db.session.scalar(
+        select(Order).where(
+            Order.purpose == purpose, Order.reference == reference, Order.status == "pending"
+        )
+    )
+
+
+def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
+    """Where to send the buyer to pay: the order's open session, or a new one at Stripe."""
+    if order.status != "pending":
+        raise DomainError(_l("This order is not waiting for a payment."))
+    open_payment = next((p for p in order.payments if p.status == "open"), None)
+    if open_payment is not None and (
+        open_payment.expires_at is None or open_payment.expires_at > utcnow()
+    ):
+        return open_payment.checkout_url
+    stripe = gateway()
+    if stripe is None:
+        raise DomainError(_l("Card payments are not available right now."))
+    attempt = len(order.payments) + 1
+    try:
+        session = stripe.create_checkout_session(
+            mode=order.mode,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            name=order.description or order.purpose,
+            email=order.buyer_email,
+            order_id=order.id,
+            purpose=order.purpose,
+            reference=order.reference,
+            expires_at=order.expires_at,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            # Our own ids: a retried request (or a double click) reuses Stripe's answer.
+            idempotency_key=f"order-{order.id}-checkout-{attempt}",
+        )
+    except GatewayError as error:
+        log.warning("checkout for order %s failed: %s", order.id, error)
+        raise DomainError(
+            _l("The payment page could not be opened. Please try again in a moment.")
+        ) from error
+    db.session.add(
+        Payment(
+            order_id=order.id,
+            provider="stripe",
+            session_id=session.id,
+            checkout_url=session.url,
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            status="open",
+            expires_at=session.expires_at,
+        )
+    )
+    db.session.commit()
+    return session.url
+
+
+# --- webhook events ------------------------------------------------------------------------------
+
+
+def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
+    """Record a verified event once and apply its effect in the same transaction.
+
+    Returns what happened ("duplicate", "paid", "ignored", …) for the log and the tests. A lock
+    timeout raises Busy: the caller answers 503 and Stripe delivers again later.
+    """
+    after_commit = []
+    try:
+        begin_write(db.session)
+        db.session.add(
+            WebhookEvent(
+                provider=provider,
+                event_id=event.id,
+                type=event.type,
+                payload={"object": event.object},
+            )
+        )
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()
+            return "duplicate"
+        outcome, order_id = _dispatch(event, after_commit)
+        db.session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
+            .values(outcome=outcome, order_id=order_id)
+        )
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    except Exception:
+        db.session.rollback()
+        raise
+    for action in after_commit:
+        action()
+    return outcome
+
+
+def _dispatch(event: WebhookEventData, after_commit: list) -> tuple[str, int | None]:
+    kind = event.type
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        session = session_from_event_object(event.object)
+        if kind == "checkout.session.completed" and session.payment_status != "paid":
+            return "awaiting asynchronous payment", _order_id_of(session)
+        return _paid(session, after_commit)
+    if kind == "checkout.session.async_payment_failed":
+        return _closed(session_from_event_object(event.object), "failed", after_commit)
+    if kind == "checkout.session.expired":
+        return _closed(session_from_event_object(event.object), "expired", after_commit)
+    if kind in HANDLED_LATER:
+        return "recorded", None
+    return "ignored", None
+
+
+def _order_id_of(session: CheckoutSession) -> int | None:
+    raw = session.client_reference_id or session.metadata.get("order_id")
+    return int(raw) if raw and str(raw).isdigit() else None
+
+
+def _locked_order(session: CheckoutSession) -> tuple[Order | None, Payment | None]:
+    """The order and payment a session belongs to, the order's row locked by a write."""
+    order_id = _order_id_of(session)
+    payment = db.session.scalar(
+        select(Payment).where(Payment.provider == "stripe", Payment.session_id == session.id)
+    )
+    if order_id is None or payment is None or payment.order_id != order_id:
+        return None, None
+    db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
+    order = db.session.get(Order, order_id, populate_existing=True)
+    return order, payment
+
+
+def _paid(session: CheckoutSession, after_commit: list) -> tuple[str, int | None]:
+    order, payment = _locked_order(session)
+    if order is None:
+        log.error("payment for an unknown order: session %s", session.id)
+        return "unknown order", None
+    if session.amount_total != order.amount_minor or session.currency != order.currency:
+        log.error(
+            "order %s: Stripe says %s %s, the order says %s %s",
+            order.id,
+            session.amount_total,
+            session.currency,
+            order.amount_minor,
+            order.currency,
+        )
+        return "amount mismatch", order.id
+    if order.status != "pending":
+        return f"already {order.status}", order.id
+    moment = utcnow()
+    order.transition("paid", moment)
+    payment.status = "paid"
+    payment.payment_intent_id = session.payment_intent
+    payment.updated_at = moment
+    handler = fulfilment_for(order.purpose)
+    if handler is None:
+        log.error("order %s paid for purpose %r, which nobody fulfils", order.id, order.purpose)
+        return "paid, no fulfilment", order.id
+    fulfilled, action = handler.paid(order)
+    if action is not None:
+        after_commit.append(action)
+    return ("paid" if fulfilled else "paid, not fulfilled"), order.id
+
+
+def _closed(session: CheckoutSession, status: str, after_commit: list) -> tuple[str, int | None]:
+    order, payment = _locked_order(session)
+    if order is None:
+        return "unknown order", None
+    payment.status = status
+    payment.updated_at = utcnow()
+    if order.status != "pending":
+        return f"already {order.status}", order.id
+    if any(p.status == "open" for p in order.payments):
+        return f"attempt {status}", order.id  # another attempt may still be paid
+    order.transition(status, utcnow())
+    handler = fulfilment_for(order.purpose)
+    if handler is not None:
+        action = handler.expired(order)
+        if action is not None:
+            after_commit.append(action)
+    return status, order.id

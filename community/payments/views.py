@@ -1,0 +1,39 @@
+"""`POST /stripe/webhook`: Stripe's deliveries, verified on the raw body, applied once."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+
+from community.core.errors import Busy
+from community.extensions import csrf, limiter
+from community.payments import services
+from community.payments.gateway import SignatureError, StripeGateway
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.post("/stripe/webhook")
+@csrf.exempt
+@limiter.exempt
+def stripe_webhook():
+    config = current_app.config
+    verifier = StripeGateway(
+        config.get("STRIPE_SECRET_KEY") or "sk_unset",
+        config.get("STRIPE_WEBHOOK_SECRET", ""),
+        config.get("STRIPE_API_BASE", ""),
+    )
+    try:
+        event = verifier.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
+    except SignatureError as error:
+        log.warning("webhook refused: %s", error)
+        return jsonify({"error": {"code": "bad_signature", "message": "Invalid signature."}}), 400
+    try:
+        outcome = services.apply_event(event)
+    except Busy:
+        return jsonify({"error": {"code": "busy", "message": "Try again."}}), 503
+    log.info("webhook %s %s: %s", event.type, event.id, outcome)
+    return jsonify({"received": True, "outcome": outcome})
