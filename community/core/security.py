@@ -17,7 +17,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "object-src 'none'",
         "base-uri 'self'",
         "frame-ancestors 'none'",
-        "form-action 'self'",
+        # The payment form redirects to Stripe's hosted checkout, which form-action also governs.
+        "form-action 'self' https://checkout.stripe.com",
     ]
 )
 

@@ -7,6 +7,7 @@
 - management: organisers creating, editing, publishing, cancelling and duplicating events
 - attendees: the attendee list, its CSV export, e-mails to attendees, check-in look-ups
 - covers: event cover images
+- paying: sending a registration to the payments checkout
 """
 
 from community.events.services.attendees import *  # noqa: F403
@@ -14,5 +15,6 @@ from community.events.services.catalog import *  # noqa: F403
 from community.events.services.covers import *  # noqa: F403
 from community.events.services.jobs import *  # noqa: F403
 from community.events.services.management import *  # noqa: F403
+from community.events.services.paying import *  # noqa: F403
 from community.events.services.registration import *  # noqa: F403
 from community.events.services.tickets import *  # noqa: F403

@@ -14,6 +14,7 @@ from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
+from community.core.urls import external_url
 from community.events import services
 from community.events.forms import (
     CancelForm,
@@ -24,6 +25,7 @@ from community.events.forms import (
 from community.events.services import EventFilters
 from community.events.views import bp
 from community.extensions import limiter
+from community.payments import services as payments
 
 
 def _page_number() -> int:
@@ -157,6 +159,8 @@ def manage(registration_id: int, token: str):
         token=token,
         form=CancelForm(),
         now=utcnow(),
+        can_pay_online=payments.gateway() is not None,
+        back_from_payment=request.args.get("paid") == "1",
     )
     return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
@@ -173,6 +177,22 @@ def cancel(registration_id: int, token: str):
         else:
             flash(_("Your registration is cancelled."), "info")
     return redirect(url_for("events.manage", registration_id=registration_id, token=token))
+
+
+@bp.post("/registrations/<int:registration_id>/<token>/pay")
+def pay(registration_id: int, token: str):
+    registration = _registration_or_404(registration_id, token)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    here = external_url("events.manage", registration_id=registration.id, token=token)
+    try:
+        checkout_url = services.checkout_for_registration(
+            registration.id, success_url=here + "?paid=1", cancel_url=here
+        )
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("events.manage", registration_id=registration_id, token=token))
+    return redirect(checkout_url, code=303)
 
 
 @bp.get("/registrations/<int:registration_id>/<token>/ticket.svg")

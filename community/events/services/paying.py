@@ -1,0 +1,72 @@
+"""Paying for a ticket: a registration awaiting payment, or offered a freed place, is sent to the
+checkout of the payments package; the verified webhook then confirms it (events/fulfilment.py).
+
+The event's lock is held only to move the registration's status and hold; Stripe is called after
+the commit, never while a lock is held.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+
+from community.core.db import utcnow
+from community.core.errors import DomainError
+from community.events.services.registration import (
+    Notification,
+    _promote,
+    _registration_under_lock,
+    _release_place,
+)
+from community.payments import services as payments
+
+__all__ = ["checkout_for_registration"]
+
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made.
+SHORTEST_CHECKOUT = timedelta(minutes=31)
+
+
+def checkout_for_registration(registration_id: int, *, success_url: str, cancel_url: str) -> str:
+    """The address of the payment page for this registration (the same one on a second click)."""
+    moment = utcnow()
+    with _registration_under_lock(registration_id) as (registration, _notifications):
+        if registration.status == "offered":
+            offer_ends = registration.offer_expires_at
+            registration.transition("awaiting_payment", moment)
+            registration.hold_expires_at = max(offer_ends, moment + SHORTEST_CHECKOUT)
+        elif registration.status == "awaiting_payment":
+            registration.hold_expires_at = max(
+                registration.hold_expires_at, moment + SHORTEST_CHECKOUT
+            )
+        else:
+            raise DomainError(_l("There is nothing to pay for this registration."))
+        hold = registration.hold_expires_at
+        values = {
+            "purpose": "ticket",
+            "reference": str(registration.id),
+            "amount_minor": registration.price_minor,
+            "currency": registration.currency,
+            "email": registration.email,
+            "description": registration.event.title_en or registration.event.title_ja,
+            "expires_at": hold,
+            "user_id": registration.user_id,
+        }
+    order = payments.open_order(**values)
+    try:
+        return payments.start_checkout(order, success_url=success_url, cancel_url=cancel_url)
+    except DomainError:
+        _release_after_failed_checkout(registration_id)
+        raise
+
+
+def _release_after_failed_checkout(registration_id: int) -> None:
+    """Stripe could not open a payment page: the held place goes to the next person."""
+    with _registration_under_lock(registration_id) as (registration, notifications):
+        if registration.status != "awaiting_payment":
+            return
+        moment = utcnow()
+        registration.transition("expired", moment)
+        _release_place(registration)
+        _promote(registration.event_id, moment, notifications)
+        notifications.append(Notification("hold_expired", registration.id))

@@ -1,0 +1,137 @@
+"""Paid tickets end to end through the real Stripe SDK and the fake Stripe server: the checkout
+sent to Stripe, a second click, payment, expiry, and Stripe failing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from community.core.db import db
+from community.events import services
+from community.events.models import Registration
+from community.events.services import TicketTypeData
+from community.payments.models import Order, Payment
+from tests.conftest import submit
+from tests.payments.fake_stripe import flask_client_sender
+
+
+@pytest.fixture
+def app(make_app, fake_stripe):
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
+    )
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def stripe_delivers_to(fake_stripe, client):
+    fake_stripe.webhook_sender = flask_client_sender(client)
+    return fake_stripe
+
+
+def _paid_event(make_event, price=3000, currency="JPY", capacity=5):
+    return make_event(
+        capacity=capacity,
+        tickets=[TicketTypeData(slug="paid", name_en="Paid", price_minor=price, currency=currency)],
+    )
+
+
+def _pay(client, registration):
+    path = f"/registrations/{registration.id}/{services.manage_token(registration)}"
+    page = client.get(path).get_data(as_text=True)
+    assert "Pay now" in page
+    return submit(client, path, {}, post_path=path + "/pay")
+
+
+def _status(registration) -> str:
+    db.session.rollback()
+    return db.session.get(Registration, registration.id).status
+
+
+def test_paying_sends_the_server_computed_price_to_stripe_in_minor_units(
+    client, make_event, register, fake_stripe
+):
+    event = _paid_event(make_event, price=5000)
+    registration = register(event, 1)
+    response = _pay(client, registration)
+    assert response.status_code == 303
+    session_id = re.search(r"/pay/(cs_[A-Za-z0-9_]+)", response.headers["Location"]).group(1)
+    sent = fake_stripe.last_request("POST", "/v1/checkout/sessions")
+    item = (
+        sent.params["line_items"]["0"]
+        if isinstance(sent.params["line_items"], dict)
+        else (sent.params["line_items"][0])
+    )
+    assert item["price_data"]["unit_amount"] == "5000"
+    assert item["price_data"]["currency"] == "jpy"
+    order = db.session.scalar(select(Order))
+    assert sent.params["client_reference_id"] == str(order.id)
+    assert sent.params["metadata"]["order_id"] == str(order.id)
+    assert sent.params["mode"] == "payment"
+    assert sent.idempotency_key == f"order-{order.id}-checkout-1"
+    assert db.session.scalar(select(Payment.session_id)) == session_id
+
+
+def test_dollars_are_sent_in_cents(client, make_event, register, fake_stripe):
+    event = _paid_event(make_event, price=1250, currency="USD")
+    _pay(client, register(event, 1))
+    sent = fake_stripe.last_request("POST", "/v1/checkout/sessions")
+    item = (
+        sent.params["line_items"]["0"]
+        if isinstance(sent.params["line_items"], dict)
+        else (sent.params["line_items"][0])
+    )
+    assert (item["price_data"]["unit_amount"], item["price_data"]["currency"]) == ("1250", "usd")
+
+
+def test_a_second_click_reuses_the_same_checkout(client, make_event, register, fake_stripe):
+    registration = register(_paid_event(make_event), 1)
+    first, second = _pay(client, registration), _pay(client, registration)
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+def test_paying_at_stripe_confirms_the_ticket(
+    client, make_event, register, stripe_delivers_to, mailbox
+):
+    registration = register(_paid_event(make_event), 1)
+    location = _pay(client, registration).headers["Location"]
+    session_id = re.search(r"/pay/(cs_[A-Za-z0-9_]+)", location).group(1)
+    deliveries = stripe_delivers_to.complete(session_id)
+    assert [delivery.status for delivery in deliveries] == [200]
+    assert _status(registration) == "confirmed"
+    assert mailbox.last_to(registration.email)["Subject"].startswith("You are registered")
+
+
+def test_an_expired_checkout_releases_the_place_to_the_next_person(
+    client, make_event, register, stripe_delivers_to
+):
+    event = _paid_event(make_event, capacity=1)
+    registration = register(event, 1)
+    waiting = register(event, 2)
+    location = _pay(client, registration).headers["Location"]
+    session_id = re.search(r"/pay/(cs_[A-Za-z0-9_]+)", location).group(1)
+    stripe_delivers_to.expire(session_id)
+    assert _status(registration) == "expired"
+    assert _status(waiting) == "offered"
+
+
+def test_when_stripe_fails_the_person_is_told_and_the_place_is_released(
+    client, make_event, register, fake_stripe
+):
+    event = _paid_event(make_event, capacity=1)
+    registration = register(event, 1)
+    waiting = register(event, 2)
+    fake_stripe.fail_next("POST", "/v1/checkout/sessions", status=500, times=5)
+    response = _pay(client, registration)
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The payment page could not be opened." in page
+    assert _status(registration) == "expired"
+    assert _status(waiting) == "offered"
