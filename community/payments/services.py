@@ -33,7 +33,7 @@ from community.payments.models import Order, Payment, WebhookEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["apply_event", "gateway", "open_order", "start_checkout"]
+__all__ = ["apply_event", "close_checkouts", "gateway", "open_order", "start_checkout"]
 
 HANDLED_LATER = {
     "invoice.paid",
@@ -162,6 +162,51 @@ def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
     )
     db.session.commit()
     return session.url
+
+
+def close_checkouts(purpose: str, reference: str) -> str:
+    """Close the open checkouts of this purchase at Stripe before what it holds is released.
+
+    Returns "closed" (nothing can be paid any more), "paid" (a session had been paid: it is
+    applied now, as its webhook would), or "unknown" (Stripe did not answer: try again later).
+    """
+    order = _pending_order(purpose, reference)
+    if order is None:
+        return "closed"
+    open_sessions = [p.session_id for p in order.payments if p.status == "open"]
+    stripe = gateway()
+    if not open_sessions or stripe is None:
+        return "closed"
+    for session_id in open_sessions:
+        try:
+            session = stripe.expire_session(session_id)
+        except GatewayError:
+            # Stripe refuses to expire a session that is no longer open: see what became of it.
+            try:
+                session = stripe.retrieve_session(session_id)
+            except GatewayError:
+                return "unknown"
+        if session.status == "complete" and session.payment_status == "paid":
+            apply_session(session)
+            return "paid"
+        if session.status != "expired":
+            return "unknown"
+    return "closed"
+
+
+def apply_session(session: CheckoutSession) -> str:
+    """Apply a session read from Stripe (the same effect as its webhook, which may come later)."""
+    after_commit = []
+    try:
+        begin_write(db.session)
+        outcome, _ = _paid(session, after_commit)
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    for action in after_commit:
+        action()
+    return outcome
 
 
 # --- webhook events ------------------------------------------------------------------------------

@@ -135,3 +135,58 @@ def test_when_stripe_fails_the_person_is_told_and_the_place_is_released(
     assert "The payment page could not be opened." in page
     assert _status(registration) == "expired"
     assert _status(waiting) == "offered"
+
+
+def _session_of(response) -> str:
+    return re.search(r"/pay/(cs_[A-Za-z0-9_]+)", response.headers["Location"]).group(1)
+
+
+def _after_the_hold(registration):
+    from datetime import timedelta
+
+    db.session.rollback()
+    hold = db.session.get(Registration, registration.id).hold_expires_at
+    return hold + timedelta(seconds=1)
+
+
+def test_an_expired_hold_closes_the_checkout_at_stripe_then_releases_the_place(
+    client, make_event, register, fake_stripe
+):
+    event = _paid_event(make_event, capacity=1)
+    registration = register(event, 1)
+    waiting = register(event, 2)
+    session_id = _session_of(_pay(client, registration))
+    released = services.expire_holds_and_offers(_after_the_hold(registration))
+    assert released == 1
+    assert fake_stripe.requests_to("POST", f"/v1/checkout/sessions/{session_id}/expire")
+    assert _status(registration) == "expired"
+    assert _status(waiting) == "offered"
+
+
+def test_a_payment_made_at_the_last_moment_wins_over_the_hold_expiry(
+    client, make_event, register, stripe_delivers_to, mailbox
+):
+    event = _paid_event(make_event, capacity=1)
+    registration = register(event, 1)
+    waiting = register(event, 2)
+    session_id = _session_of(_pay(client, registration))
+    stripe_delivers_to.hold_deliveries()  # the webhook is late
+    stripe_delivers_to.complete(session_id)
+    assert services.expire_holds_and_offers(_after_the_hold(registration)) == 0
+    assert _status(registration) == "confirmed"
+    assert _status(waiting) == "waitlisted"
+    [late] = stripe_delivers_to.release()
+    assert late.status == 200
+    confirmations = [m for m in mailbox.to(registration.email) if "registered" in m["Subject"]]
+    assert len(confirmations) == 1
+
+
+def test_when_stripe_cannot_be_asked_the_hold_waits_for_the_next_run(
+    client, make_event, register, fake_stripe
+):
+    registration = register(_paid_event(make_event), 1)
+    session_id = _session_of(_pay(client, registration))
+    fake_stripe.fail_next("POST", f"/v1/checkout/sessions/{session_id}/expire", status=500, times=9)
+    fake_stripe.fail_next("GET", f"/v1/checkout/sessions/{session_id}", status=500, times=9)
+    assert services.expire_holds_and_offers(_after_the_hold(registration)) == 0
+    assert _status(registration) == "awaiting_payment"

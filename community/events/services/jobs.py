@@ -22,6 +22,7 @@ from community.events.services.registration import (
     _release_place,
     _send,
 )
+from community.payments import services as payments
 
 __all__ = ["expire_holds_and_offers", "send_reminders"]
 
@@ -34,7 +35,7 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
     """
     moment = moment or utcnow()
     due = db.session.execute(
-        select(Registration.id, Registration.event_id).where(
+        select(Registration.id, Registration.event_id, Registration.status).where(
             or_(
                 and_(
                     Registration.status == "awaiting_payment",
@@ -47,6 +48,14 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
             )
         )
     ).all()
+    # A hold is released only once its checkout is closed at Stripe: a payment that went
+    # through at the last moment confirms the place instead (and an unclear answer waits).
+    due = [
+        row
+        for row in due
+        if row.status != "awaiting_payment"
+        or payments.close_checkouts("ticket", str(row.id)) == "closed"
+    ]
     released = 0
     for event_id in sorted({row.event_id for row in due}):
         ids = [row.id for row in due if row.event_id == event_id]
