@@ -43,13 +43,20 @@ HANDLED_LATER = {
 }
 
 
-def gateway() -> StripeGateway | None:
+def gateway():
+    """Stripe when STRIPE_SECRET_KEY is set; else the offline sandbox (never in production)."""
     config = current_app.config
-    if not config.get("STRIPE_SECRET_KEY"):
-        return None
-    return StripeGateway(
-        config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config["STRIPE_API_BASE"]
-    )
+    if config.get("STRIPE_SECRET_KEY"):
+        return StripeGateway(
+            config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config["STRIPE_API_BASE"]
+        )
+    if config.get("PAYMENTS_SANDBOX"):
+        try:
+            from community.payments.sandbox import SandboxGateway
+        except ImportError:  # the sandbox is being built
+            return None
+        return SandboxGateway()
+    return None
 
 
 # --- orders and checkouts ------------------------------------------------------------------------
@@ -151,7 +158,7 @@ def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
     db.session.add(
         Payment(
             order_id=order.id,
-            provider="stripe",
+            provider=stripe.provider,
             session_id=session.id,
             checkout_url=session.url,
             amount_minor=order.amount_minor,
@@ -187,19 +194,19 @@ def close_checkouts(purpose: str, reference: str) -> str:
             except GatewayError:
                 return "unknown"
         if session.status == "complete" and session.payment_status == "paid":
-            apply_session(session)
+            apply_session(session, stripe.provider)
             return "paid"
         if session.status != "expired":
             return "unknown"
     return "closed"
 
 
-def apply_session(session: CheckoutSession) -> str:
+def apply_session(session: CheckoutSession, provider: str) -> str:
     """Apply a session read from Stripe (the same effect as its webhook, which may come later)."""
     after_commit = []
     try:
         begin_write(db.session)
-        outcome, _ = _paid(session, after_commit)
+        outcome, _ = _paid(session, provider, after_commit)
         db.session.commit()
     except OperationalError as error:
         db.session.rollback()
@@ -234,7 +241,7 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
         except IntegrityError:
             db.session.rollback()
             return "duplicate"
-        outcome, order_id = _dispatch(event, after_commit)
+        outcome, order_id = _dispatch(event, provider, after_commit)
         db.session.execute(
             update(WebhookEvent)
             .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
@@ -252,17 +259,19 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
     return outcome
 
 
-def _dispatch(event: WebhookEventData, after_commit: list) -> tuple[str, int | None]:
+def _dispatch(event: WebhookEventData, provider: str, after_commit: list) -> tuple[str, int | None]:
     kind = event.type
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         session = session_from_event_object(event.object)
         if kind == "checkout.session.completed" and session.payment_status != "paid":
             return "awaiting asynchronous payment", _order_id_of(session)
-        return _paid(session, after_commit)
+        return _paid(session, provider, after_commit)
     if kind == "checkout.session.async_payment_failed":
-        return _closed(session_from_event_object(event.object), "failed", after_commit)
+        session = session_from_event_object(event.object)
+        return _closed(session, provider, "failed", after_commit)
     if kind == "checkout.session.expired":
-        return _closed(session_from_event_object(event.object), "expired", after_commit)
+        session = session_from_event_object(event.object)
+        return _closed(session, provider, "expired", after_commit)
     if kind in HANDLED_LATER:
         return "recorded", None
     return "ignored", None
@@ -273,11 +282,11 @@ def _order_id_of(session: CheckoutSession) -> int | None:
     return int(raw) if raw and str(raw).isdigit() else None
 
 
-def _locked_order(session: CheckoutSession) -> tuple[Order | None, Payment | None]:
+def _locked_order(session: CheckoutSession, provider: str) -> tuple[Order | None, Payment | None]:
     """The order and payment a session belongs to, the order's row locked by a write."""
     order_id = _order_id_of(session)
     payment = db.session.scalar(
-        select(Payment).where(Payment.provider == "stripe", Payment.session_id == session.id)
+        select(Payment).where(Payment.provider == provider, Payment.session_id == session.id)
     )
     if order_id is None or payment is None or payment.order_id != order_id:
         return None, None
@@ -286,8 +295,8 @@ def _locked_order(session: CheckoutSession) -> tuple[Order | None, Payment | Non
     return order, payment
 
 
-def _paid(session: CheckoutSession, after_commit: list) -> tuple[str, int | None]:
-    order, payment = _locked_order(session)
+def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[str, int | None]:
+    order, payment = _locked_order(session, provider)
     if order is None:
         log.error("payment for an unknown order: session %s", session.id)
         return "unknown order", None
@@ -318,8 +327,10 @@ def _paid(session: CheckoutSession, after_commit: list) -> tuple[str, int | None
     return ("paid" if fulfilled else "paid, not fulfilled"), order.id
 
 
-def _closed(session: CheckoutSession, status: str, after_commit: list) -> tuple[str, int | None]:
-    order, payment = _locked_order(session)
+def _closed(
+    session: CheckoutSession, provider: str, status: str, after_commit: list
+) -> tuple[str, int | None]:
+    order, payment = _locked_order(session, provider)
     if order is None:
         return "unknown order", None
     payment.status = status

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from community.core.errors import Busy
 from community.extensions import csrf, limiter
 from community.payments import services
-from community.payments.gateway import SignatureError, StripeGateway
+from community.payments.gateway import SignatureError
 
 log = logging.getLogger(__name__)
 
@@ -20,19 +20,16 @@ bp = Blueprint("payments", __name__)
 @csrf.exempt
 @limiter.exempt
 def stripe_webhook():
-    config = current_app.config
-    verifier = StripeGateway(
-        config.get("STRIPE_SECRET_KEY") or "sk_unset",
-        config.get("STRIPE_WEBHOOK_SECRET", ""),
-        config.get("STRIPE_API_BASE", ""),
-    )
+    verifier = services.gateway()
+    if verifier is None:
+        return jsonify({"error": {"code": "not_configured", "message": "No payments."}}), 400
     try:
         event = verifier.verify_event(request.get_data(), request.headers.get("Stripe-Signature"))
     except SignatureError as error:
         log.warning("webhook refused: %s", error)
         return jsonify({"error": {"code": "bad_signature", "message": "Invalid signature."}}), 400
     try:
-        outcome = services.apply_event(event)
+        outcome = services.apply_event(event, verifier.provider)
     except Busy:
         return jsonify({"error": {"code": "busy", "message": "Try again."}}), 503
     log.info("webhook %s %s: %s", event.type, event.id, outcome)

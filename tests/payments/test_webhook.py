@@ -23,7 +23,8 @@ SECRET = "whsec_test_secret"
 
 @pytest.fixture
 def app(make_app):
-    app = make_app(STRIPE_WEBHOOK_SECRET=SECRET)
+    # No Stripe calls happen here; a key only selects the Stripe gateway (not the sandbox).
+    app = make_app(STRIPE_WEBHOOK_SECRET=SECRET, STRIPE_SECRET_KEY="sk_test_webhook_only")
     with app.app_context():
         yield app
 
