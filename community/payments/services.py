@@ -29,11 +29,19 @@ from community.payments.gateway import (
     WebhookEventData,
     session_from_event_object,
 )
-from community.payments.models import Order, Payment, WebhookEvent
+from community.payments.models import Order, Payment, Refund, WebhookEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["apply_event", "close_checkouts", "gateway", "open_order", "start_checkout"]
+__all__ = [
+    "apply_event",
+    "close_checkouts",
+    "gateway",
+    "open_order",
+    "paid_order_for",
+    "refund_order",
+    "start_checkout",
+]
 
 HANDLED_LATER = {
     "invoice.paid",
@@ -216,6 +224,122 @@ def apply_session(session: CheckoutSession, provider: str) -> str:
     return outcome
 
 
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def paid_order_for(purpose: str, reference: str) -> Order | None:
+    """The paid (or partly refunded) order of this purchase, if there is one."""
+    return db.session.scalar(
+        select(Order)
+        .where(
+            Order.purpose == purpose,
+            Order.reference == reference,
+            Order.status.in_(("paid", "partially_refunded")),
+        )
+        .order_by(Order.id.desc())
+    )
+
+
+def refund_order(
+    order: Order, amount_minor: int | None = None, *, reason: str = "", by_user_id=None
+) -> Refund:
+    """Ask Stripe to give money back (all of what is left, or `amount_minor`).
+
+    The refund is recorded as pending with our own id, which is also Stripe's idempotency key;
+    the order changes only when Stripe confirms it (charge.refunded).
+    """
+    if order.status not in ("paid", "partially_refunded"):
+        raise DomainError(_l("Only a paid order can be refunded."))
+    pending = sum(r.amount_minor for r in order.refunds if r.status == "pending")
+    refundable = order.amount_minor - order.refunded_minor - pending
+    amount = refundable if amount_minor is None else amount_minor
+    if amount <= 0 or amount > refundable:
+        raise DomainError(
+            _l(
+                "Give an amount above zero and at most %(amount)s.",
+                amount=format_money(refundable, order.currency, "en"),
+            ),
+            field="amount",
+        )
+    payment = next((p for p in order.payments if p.status == "paid"), None)
+    stripe = gateway()
+    if payment is None or not payment.payment_intent_id or stripe is None:
+        raise DomainError(_l("This payment cannot be refunded online."))
+    refund = Refund(
+        order_id=order.id,
+        provider=payment.provider,
+        amount_minor=amount,
+        status="pending",
+        reason=reason[:300],
+        requested_by_id=by_user_id,
+    )
+    db.session.add(refund)
+    db.session.commit()
+    try:
+        result = stripe.create_refund(
+            payment_intent=payment.payment_intent_id,
+            amount_minor=amount,
+            idempotency_key=f"refund-{refund.id}",
+        )
+    except GatewayError as error:
+        refund.status = "failed"
+        db.session.commit()
+        raise DomainError(
+            _l("The refund could not be made at the payment provider. Please try again.")
+        ) from error
+    refund.refund_id = result.id
+    db.session.commit()
+    return refund
+
+
+def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int | None]:
+    intent = charge.get("payment_intent")
+    intent = intent.get("id") if isinstance(intent, dict) else intent
+    payment = db.session.scalar(
+        select(Payment).where(Payment.provider == provider, Payment.payment_intent_id == intent)
+    )
+    if payment is None:
+        log.error("refund for an unknown payment intent %s", intent)
+        return "unknown payment", None
+    db.session.execute(
+        update(Order).where(Order.id == payment.order_id).values(status=Order.status)
+    )
+    order = db.session.get(Order, payment.order_id, populate_existing=True)
+    refunded = min(int(charge.get("amount_refunded") or 0), order.amount_minor)
+    if refunded <= order.refunded_minor:
+        return "already recorded", order.id
+    moment = utcnow()
+    settled = 0
+    for refund in order.refunds:
+        if refund.status == "pending" and order.refunded_minor + settled + refund.amount_minor <= (
+            refunded
+        ):
+            refund.status = "succeeded"
+            refund.settled_at = moment
+            settled += refund.amount_minor
+    rest = refunded - order.refunded_minor - settled
+    if rest > 0:  # refunded at Stripe directly, not through us
+        db.session.add(
+            Refund(
+                order_id=order.id,
+                provider=provider,
+                amount_minor=rest,
+                status="succeeded",
+                reason="refunded at the payment provider",
+                settled_at=moment,
+            )
+        )
+    order.refunded_minor = refunded
+    full = refunded == order.amount_minor
+    order.transition("refunded" if full else "partially_refunded", moment)
+    handler = fulfilment_for(order.purpose)
+    if handler is not None:
+        action = handler.refunded(order, refunded, full)
+        if action is not None:
+            after_commit.append(action)
+    return ("refunded" if full else "partially refunded"), order.id
+
+
 # --- webhook events ------------------------------------------------------------------------------
 
 
@@ -272,6 +396,8 @@ def _dispatch(event: WebhookEventData, provider: str, after_commit: list) -> tup
     if kind == "checkout.session.expired":
         session = session_from_event_object(event.object)
         return _closed(session, provider, "expired", after_commit)
+    if kind == "charge.refunded":
+        return _refunded(event.object, provider, after_commit)
     if kind in HANDLED_LATER:
         return "recorded", None
     return "ignored", None

@@ -1,0 +1,107 @@
+"""Refunds: asked of Stripe with our own idempotency key, recorded when Stripe confirms them;
+a full refund cancels the ticket and frees its place."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from community.core.db import db
+from community.core.errors import DomainError
+from community.events.models import Registration
+from community.payments import services as payments
+from community.payments.models import Order, Refund
+from tests.payments.test_checkout import _paid_event, _pay, _session_of, _status
+
+
+@pytest.fixture
+def app(make_app, fake_stripe):
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
+    )
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def paid(client, make_event, register, fake_stripe):
+    from tests.payments.fake_stripe import flask_client_sender
+
+    fake_stripe.webhook_sender = flask_client_sender(client)
+
+    def make(capacity: int = 1):
+        event = _paid_event(make_event, capacity=capacity)
+        registration = register(event, 1)
+        fake_stripe.complete(_session_of(_pay(client, registration)))
+        assert _status(registration) == "confirmed"
+        order = db.session.scalar(select(Order).where(Order.reference == str(registration.id)))
+        return event, registration, order
+
+    return make
+
+
+def _order(order_id):
+    db.session.rollback()
+    return db.session.get(Order, order_id)
+
+
+def test_a_full_refund_cancels_the_ticket_and_promotes_the_next(
+    paid, register, fake_stripe, mailbox
+):
+    event, registration, order = paid()
+    waiting = register(event, 2)
+    refund = payments.refund_order(order)
+    sent = fake_stripe.last_request("POST", "/v1/refunds")
+    assert sent.params["amount"] == "3000"
+    assert sent.idempotency_key == f"refund-{refund.id}"
+    assert _order(order.id).status == "paid"  # recorded only when Stripe confirms
+    [delivery] = fake_stripe.flush()
+    assert delivery.status == 200
+    assert _order(order.id).status == "refunded"
+    assert _order(order.id).refunded_minor == 3000
+    assert db.session.get(Refund, refund.id).status == "succeeded"
+    assert _status(registration) == "cancelled"
+    assert _status(waiting) == "offered"  # a paid ticket is offered to the next person
+
+
+def test_a_partial_refund_keeps_the_ticket(paid, fake_stripe):
+    _, registration, order = paid()
+    payments.refund_order(order, 1000)
+    fake_stripe.flush()
+    stored = _order(order.id)
+    assert (stored.status, stored.refunded_minor) == ("partially_refunded", 1000)
+    assert _status(registration) == "confirmed"
+    payments.refund_order(stored)  # the rest
+    fake_stripe.flush()
+    assert _order(order.id).status == "refunded"
+
+
+def test_refunding_more_than_was_paid_is_refused_before_calling_stripe(paid, fake_stripe):
+    _, _, order = paid()
+    for amount in (0, -5, 3001):
+        with pytest.raises(DomainError):
+            payments.refund_order(order, amount)
+    assert fake_stripe.requests_to("POST", "/v1/refunds") == []
+
+
+def test_a_refund_made_in_stripes_dashboard_is_recorded_once(paid, fake_stripe):
+    _, registration, order = paid()
+    payment_intent = order.payments[0].payment_intent_id
+    [delivery] = fake_stripe.refund_from_dashboard(payment_intent)
+    assert delivery.status == 200
+    assert fake_stripe.deliver(delivery.event)[0].status == 200  # the same event again
+    stored = _order(order.id)
+    assert (stored.status, stored.refunded_minor) == ("refunded", 3000)
+    assert len(stored.refunds) == 1
+    assert _status(registration) == "cancelled"
+
+
+def test_an_unpaid_order_cannot_be_refunded(client, make_event, register):
+    registration = register(_paid_event(make_event), 1)
+    _pay(client, registration)
+    order = db.session.scalar(select(Order).where(Order.reference == str(registration.id)))
+    with pytest.raises(DomainError):
+        payments.refund_order(order)
+    assert db.session.get(Registration, registration.id).status == "awaiting_payment"
