@@ -547,6 +547,15 @@ class OrganisersForm(FlaskForm):
         return form
 
 
+class RefundForm(FlaskForm):
+    amount = StringField(
+        _l("Amount to refund (empty: everything paid)"),
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    cancel = BooleanField(_l("Also cancel the registration"))
+
+
 class ActionForm(FlaskForm):
     """Only the CSRF token: publish, duplicate, cancel a registration, promote, check in."""
 

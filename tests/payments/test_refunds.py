@@ -105,3 +105,42 @@ def test_an_unpaid_order_cannot_be_refunded(client, make_event, register):
     with pytest.raises(DomainError):
         payments.refund_order(order)
     assert db.session.get(Registration, registration.id).status == "awaiting_payment"
+
+
+def test_an_organiser_refunds_part_of_a_ticket_from_the_attendee_list(
+    client, paid, fake_stripe, organiser, login
+):
+    from tests.conftest import submit
+
+    event, registration, order = paid()
+    login(organiser)
+    page = f"/organiser/events/{event.slug}/attendees"
+    assert "Refund" in client.get(page).get_data(as_text=True)
+    response = submit(
+        client,
+        page,
+        {"amount": "1,000", "cancel": "y"},
+        post_path=f"{page}/{registration.id}/refund",
+    )
+    assert response.status_code == 302
+    assert fake_stripe.last_request("POST", "/v1/refunds").params["amount"] == "1000"
+    fake_stripe.flush()
+    assert _order(order.id).status == "partially_refunded"
+    assert _status(registration) == "cancelled"  # the organiser chose to cancel too
+
+
+def test_bad_refund_amounts_from_the_attendee_list_change_nothing(
+    client, paid, fake_stripe, organiser, login
+):
+    from tests.conftest import submit
+
+    event, registration, order = paid()
+    login(organiser)
+    page = f"/organiser/events/{event.slug}/attendees"
+    for amount in ("abc", "99999", "-1", "1.5"):
+        response = submit(
+            client, page, {"amount": amount}, post_path=f"{page}/{registration.id}/refund"
+        )
+        assert response.status_code == 302
+    assert fake_stripe.requests_to("POST", "/v1/refunds") == []
+    assert _order(order.id).status == "paid"

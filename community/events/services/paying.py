@@ -21,7 +21,7 @@ from community.events.services.registration import (
 )
 from community.payments import services as payments
 
-__all__ = ["checkout_for_registration"]
+__all__ = ["checkout_for_registration", "refund_registration"]
 
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made.
 SHORTEST_CHECKOUT = timedelta(minutes=31)
@@ -70,3 +70,22 @@ def _release_after_failed_checkout(registration_id: int) -> None:
         _release_place(registration)
         _promote(registration.event_id, moment, notifications)
         notifications.append(Notification("hold_expired", registration.id))
+
+
+def refund_registration(
+    registration_id: int, amount_minor: int | None, *, cancel: bool, by_user_id: int | None
+) -> None:
+    """An organiser gives money back for a ticket: all that is left, or part of it.
+
+    A full refund cancels the registration when Stripe confirms it (events/fulfilment.py); for a
+    part, the organiser chooses whether the person keeps the place.
+    """
+    order = payments.paid_order_for("ticket", str(registration_id))
+    if order is None:
+        raise DomainError(_l("There is no payment to refund for this registration."))
+    payments.refund_order(order, amount_minor, reason="organiser", by_user_id=by_user_id)
+    partial = amount_minor is not None and amount_minor < order.amount_minor - order.refunded_minor
+    if cancel and partial:
+        from community.events.services.registration import cancel_registration
+
+        cancel_registration(registration_id, by_organiser=True)

@@ -19,6 +19,7 @@ from community.accounts.access import organiser_required
 from community.core.dates import format_local
 from community.core.errors import DomainError
 from community.core.i18n import current_language
+from community.core.money import MoneyError, parse_amount
 from community.events import services
 from community.events.organiser_forms import (
     ActionForm,
@@ -27,6 +28,7 @@ from community.events.organiser_forms import (
     EmailAttendeesForm,
     EventForm,
     OrganisersForm,
+    RefundForm,
 )
 from community.events.services import AttendeeFilters
 from community.events.views import bp
@@ -238,6 +240,7 @@ def _render_attendees(event, filters: AttendeeFilters, email_form=None, status: 
             recipients=len(recipients),
             email_form=email_form or EmailAttendeesForm(formdata=None),
             action_form=ActionForm(formdata=None),
+            refund_form=RefundForm(formdata=None),
             status_labels=STATUS_LABELS,
             answer_text=services.answer_text,
             language=current_language(),
@@ -324,6 +327,33 @@ def promote_attendee(slug: str, registration_id: int):
             flash(str(error), "error")
         else:
             flash(_("%(name)s has a place now.", name=registration.name), "success")
+    filters = AttendeeFilters.from_args(request.args)
+    return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
+
+
+@bp.post("/organiser/events/<slug>/attendees/<int:registration_id>/refund")
+@organiser_required
+def refund_attendee(slug: str, registration_id: int):
+    event = _managed_event_or_404(slug)
+    registration = _registration_or_404(event, registration_id)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            text = (form.amount.data or "").strip()
+            amount = parse_amount(text, registration.currency) if text else None
+        except MoneyError:
+            flash(_("Give an amount such as 1500 (or 12.50 in a currency with cents)."), "error")
+        else:
+            try:
+                services.refund_registration(
+                    registration.id, amount, cancel=form.cancel.data, by_user_id=_me().id
+                )
+            except DomainError as error:
+                flash(str(error), "error")
+            else:
+                flash(
+                    _("The refund for %(name)s is on its way.", name=registration.name), "success"
+                )
     filters = AttendeeFilters.from_args(request.args)
     return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
 
