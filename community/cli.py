@@ -10,9 +10,13 @@ from community.core.errors import DomainError
 
 
 def register_commands(app: Flask) -> None:
-    from community.events.cli import events_cli
+    from community.events.cli import events_cli, expire_holds_command
+    from community.payments.cli import payments_cli
 
     app.cli.add_command(events_cli)
+    # Holds are the events' business; payments offers the same job under its own name too.
+    payments_cli.add_command(expire_holds_command, "expire-holds")
+    app.cli.add_command(payments_cli)
 
     @app.cli.command("create-admin")
     @click.argument("email")

@@ -172,6 +172,21 @@ class StripeGateway:
         page = self._call(self.client.v1.checkout.sessions.list, params)
         return [_session_from(item) for item in page.auto_paging_iter()]
 
+    def list_events(self, created_since: datetime) -> list[WebhookEventData]:
+        """Every event since then, oldest first (what reconcile replays)."""
+        params = {"created": {"gte": int(created_since.timestamp())}, "limit": 100}
+        page = self._call(self.client.v1.events.list, params)
+        events = [
+            WebhookEventData(
+                id=item["id"],
+                type=item["type"],
+                object=dict(item["data"]["object"].to_dict()),
+                created=_time(item["created"]) or datetime.now(UTC),
+            )
+            for item in page.auto_paging_iter()
+        ]
+        return sorted(events, key=lambda event: (event.created, event.id))
+
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str
     ) -> RefundResult:

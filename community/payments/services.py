@@ -39,6 +39,7 @@ __all__ = [
     "gateway",
     "open_order",
     "paid_order_for",
+    "reconcile",
     "refund_order",
     "start_checkout",
 ]
@@ -472,3 +473,24 @@ def _closed(
         if action is not None:
             after_commit.append(action)
     return status, order.id
+
+
+# --- reconcile -----------------------------------------------------------------------------------
+
+
+def reconcile(since: datetime) -> list[tuple[str, str, str]]:
+    """Replay Stripe's events since `since` through the same code as the webhook.
+
+    Events already recorded are no-ops (their ids are taken), so it can run at any time, as
+    often as wanted; what the database had missed (lost webhooks) is applied once. Returns the
+    (event id, type, outcome) of what changed.
+    """
+    stripe = gateway()
+    if stripe is None or stripe.provider != "stripe":
+        return []
+    changed = []
+    for event in stripe.list_events(since):
+        outcome = apply_event(event, stripe.provider)
+        if outcome not in ("duplicate", "ignored"):
+            changed.append((event.id, event.type, outcome))
+    return changed

@@ -1,0 +1,46 @@
+"""Reconcile: what Stripe reported while our webhook was not listening is applied once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from community.core.db import db
+from community.payments.models import Order
+from tests.payments.test_checkout import _paid_event, _pay, _session_of, _status
+
+
+@pytest.fixture
+def app(make_app, fake_stripe):
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
+    )
+    with app.app_context():
+        yield app
+
+
+def test_reconcile_applies_a_missed_payment_once(client, runner, make_event, register, fake_stripe):
+    registration = register(_paid_event(make_event), 1)
+    session_id = _session_of(_pay(client, registration))
+    fake_stripe.hold_deliveries()
+    fake_stripe.complete(session_id)
+    fake_stripe.drop_held()  # the webhook never arrives
+    assert _status(registration) == "awaiting_payment"
+
+    first = runner.invoke(args=["payments", "reconcile", "--since", "1d"])
+    assert first.exit_code == 0, first.output
+    assert "checkout.session.completed: paid" in first.output
+    assert _status(registration) == "confirmed"
+    second = runner.invoke(args=["payments", "reconcile"])
+    assert "Reconciled: 0 change(s)." in second.output
+    db.session.rollback()
+    order = db.session.scalar(select(Order))
+    assert order.status == "paid"
+
+
+def test_reconcile_refuses_a_malformed_period(runner):
+    result = runner.invoke(args=["payments", "reconcile", "--since", "yesterday"])
+    assert result.exit_code != 0
+    assert "3d or 12h" in result.output
