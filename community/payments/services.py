@@ -42,6 +42,7 @@ __all__ = [
     "reconcile",
     "refund_order",
     "start_checkout",
+    "sync_checkouts",
 ]
 
 HANDLED_LATER = {
@@ -208,6 +209,24 @@ def close_checkouts(purpose: str, reference: str) -> str:
         if session.status != "expired":
             return "unknown"
     return "closed"
+
+
+def sync_checkouts(purpose: str, reference: str) -> bool:
+    """Re-read this purchase's open checkouts from Stripe (when the buyer comes back from it) and
+    apply a paid one at once; the browser coming back proves nothing by itself."""
+    order = _pending_order(purpose, reference)
+    stripe = gateway()
+    if order is None or stripe is None:
+        return False
+    for session_id in [p.session_id for p in order.payments if p.status == "open"]:
+        try:
+            session = stripe.retrieve_session(session_id)
+        except GatewayError:
+            return False  # the webhook will tell us
+        if session.status == "complete" and session.payment_status == "paid":
+            apply_session(session, stripe.provider)
+            return True
+    return False
 
 
 def apply_session(session: CheckoutSession, provider: str) -> str:

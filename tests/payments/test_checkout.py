@@ -190,3 +190,19 @@ def test_when_stripe_cannot_be_asked_the_hold_waits_for_the_next_run(
     fake_stripe.fail_next("GET", f"/v1/checkout/sessions/{session_id}", status=500, times=9)
     assert services.expire_holds_and_offers(_after_the_hold(registration)) == 0
     assert _status(registration) == "awaiting_payment"
+
+
+def test_coming_back_from_stripe_confirms_only_what_stripe_says_is_paid(
+    client, make_event, register, fake_stripe
+):
+    registration = register(_paid_event(make_event), 1)
+    response = _pay(client, registration)
+    session_id = _session_of(response)
+    manage = f"/registrations/{registration.id}/{services.manage_token(registration)}"
+    client.get(manage + "?paid=1")  # the browser says so; Stripe does not
+    assert _status(registration) == "awaiting_payment"
+    fake_stripe.hold_deliveries()
+    fake_stripe.complete(session_id)  # paid, webhook not yet here
+    page = client.get(manage + "?paid=1").get_data(as_text=True)
+    assert _status(registration) == "confirmed"
+    assert "Confirmed" in page

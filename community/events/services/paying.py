@@ -21,7 +21,7 @@ from community.events.services.registration import (
 )
 from community.payments import services as payments
 
-__all__ = ["checkout_for_registration", "refund_registration"]
+__all__ = ["checkout_for_registration", "confirm_if_paid", "refund_registration"]
 
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made.
 SHORTEST_CHECKOUT = timedelta(minutes=31)
@@ -70,6 +70,14 @@ def _release_after_failed_checkout(registration_id: int) -> None:
         _release_place(registration)
         _promote(registration.event_id, moment, notifications)
         notifications.append(Notification("hold_expired", registration.id))
+
+
+def confirm_if_paid(registration) -> bool:
+    """The buyer is back from the payment page: ask Stripe (not the browser) whether it was paid,
+    and confirm at once if so. True when something changed."""
+    if registration.status != "awaiting_payment":
+        return False
+    return payments.sync_checkouts("ticket", str(registration.id))
 
 
 def refund_registration(

@@ -152,6 +152,9 @@ def _registration_or_404(registration_id: int, token: str):
 @bp.get("/registrations/<int:registration_id>/<token>")
 def manage(registration_id: int, token: str):
     registration = _registration_or_404(registration_id, token)
+    back_from_payment = request.args.get("paid") == "1"
+    if back_from_payment and services.confirm_if_paid(registration):
+        registration = _registration_or_404(registration_id, token)
     response = render_template(
         "events/manage.html",
         registration=registration,
@@ -160,7 +163,7 @@ def manage(registration_id: int, token: str):
         form=CancelForm(),
         now=utcnow(),
         can_pay_online=payments.gateway() is not None,
-        back_from_payment=request.args.get("paid") == "1",
+        back_from_payment=back_from_payment,
     )
     return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 

@@ -1,0 +1,102 @@
+"""The orders back office: the list of orders with its filters, totals and CSV export, and one
+order with its payments, refunds and webhook events.
+
+Organisers see the orders of what they run (each purpose's visibility rule says which); admins see
+every order. An order the viewer may not see answers 404, as if it did not exist. Filters that
+are not understood are ignored and said so on the page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from community.accounts.access import organiser_required
+from community.core.i18n import current_language
+from community.payments import reports
+from community.payments.visibility import purpose_label, visibility_for
+
+bp = Blueprint("payments_admin", __name__, url_prefix="/organiser/orders")
+
+ORDER_STATUS_LABELS = {
+    "pending": _l("Awaiting payment"),
+    "paid": _l("Paid"),
+    "expired": _l("Expired"),
+    "failed": _l("Failed"),
+    "refunded": _l("Refunded"),
+    "partially_refunded": _l("Partly refunded"),
+}
+PAYMENT_STATUS_LABELS = {
+    "open": _l("Open"),
+    "paid": _l("Paid"),
+    "expired": _l("Expired"),
+    "failed": _l("Failed"),
+}
+REFUND_STATUS_LABELS = {
+    "pending": _l("Waiting for the provider"),
+    "succeeded": _l("Refunded"),
+    "failed": _l("Failed"),
+}
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _filters() -> tuple[reports.OrderFilters, list[str]]:
+    purposes = reports.order_purposes(_me())
+    return reports.OrderFilters.from_args(request.args, purposes), purposes
+
+
+@bp.get("/")
+@organiser_required
+def orders():
+    filters, purposes = _filters()
+    return render_template(
+        "payments/orders.html",
+        page=reports.list_orders(_me(), filters),
+        totals=reports.totals_by_month(_me(), filters),
+        filters=filters,
+        filter_args=filters.query_args(),
+        purposes=purposes,
+        purpose_label=purpose_label,
+        status_labels=ORDER_STATUS_LABELS,
+    )
+
+
+@bp.get("/orders.csv")
+@organiser_required
+def orders_csv():
+    filters, _purposes = _filters()
+    body = reports.orders_csv(_me(), filters, current_language())
+    return (
+        body,
+        200,
+        {
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="orders.csv"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# Ids beyond a 32-bit integer cannot exist (and SQLite would refuse to compare them).
+@bp.get("/<int(max=2147483647):order_id>")
+@organiser_required
+def order(order_id: int):
+    found = reports.visible_order(_me(), order_id)
+    if found is None:
+        abort(404)
+    rule = visibility_for(found.purpose)
+    link = rule.link(found) if rule is not None and rule.link is not None else None
+    return render_template(
+        "payments/order.html",
+        order=found,
+        events=reports.webhook_events_of(found),
+        link=link,
+        purpose_label=purpose_label,
+        status_labels=ORDER_STATUS_LABELS,
+        payment_status_labels=PAYMENT_STATUS_LABELS,
+        refund_status_labels=REFUND_STATUS_LABELS,
+    )
