@@ -144,3 +144,18 @@ def test_bad_refund_amounts_from_the_attendee_list_change_nothing(
         assert response.status_code == 302
     assert fake_stripe.requests_to("POST", "/v1/refunds") == []
     assert _order(order.id).status == "paid"
+
+
+def test_a_person_cancelling_before_the_deadline_is_refunded_in_full(client, paid, fake_stripe):
+    from community.events import services
+    from tests.conftest import submit
+
+    _, registration, order = paid()
+    path = f"/registrations/{registration.id}/{services.manage_token(registration)}"
+    response = submit(client, path, {}, post_path=path + "/cancel")
+    assert response.status_code == 302
+    assert "refunded in full" in client.get(path).get_data(as_text=True)
+    assert fake_stripe.last_request("POST", "/v1/refunds").params["amount"] == "3000"
+    fake_stripe.flush()
+    assert _order(order.id).status == "refunded"
+    assert _status(registration) == "cancelled"

@@ -21,7 +21,12 @@ from community.events.services.registration import (
 )
 from community.payments import services as payments
 
-__all__ = ["checkout_for_registration", "confirm_if_paid", "refund_registration"]
+__all__ = [
+    "cancel_by_person",
+    "checkout_for_registration",
+    "confirm_if_paid",
+    "refund_registration",
+]
 
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made.
 SHORTEST_CHECKOUT = timedelta(minutes=31)
@@ -97,3 +102,16 @@ def refund_registration(
         from community.events.services.registration import cancel_registration
 
         cancel_registration(registration_id, by_organiser=True)
+
+
+def cancel_by_person(registration_id: int) -> bool:
+    """The person cancels (before the event's deadline, or leaves the waiting list); a paid
+    ticket is refunded in full, which is the events' refund policy. True if a refund started."""
+    from community.events.services.registration import cancel_registration
+
+    cancel_registration(registration_id)
+    order = payments.paid_order_for("ticket", str(registration_id))
+    if order is None:
+        return False
+    payments.refund_order(order, reason="cancelled by the person before the deadline")
+    return True

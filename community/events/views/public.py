@@ -174,11 +174,13 @@ def cancel(registration_id: int, token: str):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            services.cancel_registration(registration.id)
+            refunding = services.cancel_by_person(registration.id)
         except DomainError as error:
             flash(str(error), "error")
         else:
             flash(_("Your registration is cancelled."), "info")
+            if refunding:
+                flash(_("Your payment is being refunded in full."), "info")
     return redirect(url_for("events.manage", registration_id=registration_id, token=token))
 
 
