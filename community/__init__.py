@@ -29,10 +29,12 @@ def create_app(config: dict | None = None) -> Flask:
     from community.core import security
     from community.core.views import register_error_handlers
     from community.events import fulfilment as ticket_fulfilment
+    from community.events import order_visibility as ticket_order_visibility
     from community.events import privacy as events_privacy
 
     events_privacy.register()
     ticket_fulfilment.register()
+    ticket_order_visibility.register()
     security.install(app)
     register_error_handlers(app)
 
@@ -90,6 +92,7 @@ def _register_blueprints(app: Flask) -> None:
     from community.calendar.views import bp as calendar_bp
     from community.core.views import bp as core_bp
     from community.events.views import bp as events_bp
+    from community.payments.admin_views import bp as payments_admin_bp
     from community.payments.views import bp as payments_bp
     from community.site.views import bp as site_bp
 
@@ -102,9 +105,14 @@ def _register_blueprints(app: Flask) -> None:
         calendar_bp,
         events_bp,
         payments_bp,
+        payments_admin_bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    if app.config["PAYMENTS_SANDBOX"]:  # Stripe's stand-in; production refuses to start with it
+        from community.payments.sandbox_views import bp as payments_sandbox_bp
+
+        app.register_blueprint(payments_sandbox_bp)
 
     # The JSON API: bearer tokens, never the session cookie, so CSRF tokens have nothing to guard.
     from community.api import bp as api_bp

@@ -30,7 +30,8 @@ def ticket_orders_visible_to(user: User):
 
 
 def ticket_order_link(order: Order) -> tuple[str, str] | None:
-    if not order.reference.isdigit():
+    # A reference too long for an integer column cannot be a registration (and SQLite would fail).
+    if not (order.reference.isascii() and order.reference.isdigit()) or len(order.reference) > 18:
         return None
     found = db.session.execute(
         select(Event.slug, Event.title_ja, Event.title_en, Registration.email)

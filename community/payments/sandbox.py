@@ -2,11 +2,11 @@
 
 `SandboxGateway` has the interface of `StripeGateway`. Its Checkout Sessions are our own payment
 rows (provider "sandbox"); its hosted page is `sandbox_views`. Paying, failing or expiring a
-session there sends Stripe-shaped events, signed with Stripe's scheme, to our own webhook view, so
-the signature check, the ledger and the fulfilment run exactly as they do for Stripe: the sandbox
-itself never writes a row. It cannot run in production: the app refuses to start there without a
-Stripe key (config.check_production), and the page is registered only in sandbox mode.
-Refunds are answered but send no `charge.refunded` event yet.
+session there, or refunding its payment, sends Stripe-shaped events signed with Stripe's scheme to
+our own webhook view, so the signature check, the ledger and the fulfilment run exactly as they do
+for Stripe: the sandbox itself never writes a row. It cannot run in production: the app refuses to
+start there without a Stripe key (config.check_production), and the page is registered only in
+sandbox mode.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 from flask import current_app
 from flask.testing import FlaskClient
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from community.core.db import db, utcnow
-from community.core.errors import DomainError
+from community.core.errors import DomainError, NotFound
 from community.core.urls import external_url
 from community.payments.gateway import (
     STRIPE_API_VERSION,
@@ -37,11 +38,20 @@ from community.payments.gateway import (
     WebhookEventData,
     session_from_event_object,
 )
-from community.payments.models import Order, Payment
+from community.payments.models import Order, Payment, Refund
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SANDBOX_WEBHOOK_SECRET", "SandboxGateway", "abandon", "fail", "find_checkout", "pay"]
+__all__ = [
+    "SANDBOX_WEBHOOK_SECRET",
+    "SandboxGateway",
+    "abandon",
+    "deliver",
+    "fail",
+    "find_checkout",
+    "pay",
+    "sign",
+]
 
 PROVIDER = "sandbox"
 # Used when STRIPE_WEBHOOK_SECRET is not set: development only (production refuses the sandbox).
@@ -106,9 +116,13 @@ def _session_object(payment: Payment, state: str | None = None) -> dict:
         "client_reference_id": str(order.id),
         "customer_email": order.buyer_email,
         "customer_details": {"email": order.buyer_email} if complete else None,
-        "metadata": {"order_id": str(order.id), "purpose": order.purpose, "reference": order.reference},
+        "metadata": {
+            "order_id": str(order.id),
+            "purpose": order.purpose,
+            "reference": order.reference,
+        },
         "payment_intent": (
-            payment.payment_intent_id or "pi_sandbox_" + _token("intent", payment.session_id)
+            (payment.payment_intent_id or "pi_sandbox_" + _token("intent", payment.session_id))
             if complete and not subscription
             else None
         ),
@@ -135,10 +149,10 @@ def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def _event(kind: str, session: dict) -> dict:
+def _event(kind: str, obj: dict, occasion: str = "") -> dict:
     return {
-        # One id per session and kind: a delivery tried again is a duplicate for the ledger.
-        "id": "evt_sandbox_" + _token("event", f"{session['id']}:{kind}"),
+        # One id per object, kind and occasion: a delivery tried again is a duplicate to the ledger.
+        "id": "evt_sandbox_" + _token("event", f"{obj['id']}:{kind}:{occasion}"),
         "object": "event",
         "api_version": STRIPE_API_VERSION,
         "created": int(time.time()),
@@ -146,7 +160,7 @@ def _event(kind: str, session: dict) -> dict:
         "pending_webhooks": 1,
         "request": {"id": None, "idempotency_key": None},
         "type": kind,
-        "data": {"object": session},
+        "data": {"object": obj},
     }
 
 
@@ -176,6 +190,16 @@ def _deliver_all(events: list[dict]) -> None:
 # --- the gateway ---------------------------------------------------------------------------------
 
 
+def _stripe_side():
+    """An app context of its own, so its own database session: what the gateway reads is read as
+    Stripe would, outside the caller's transaction (which it must neither begin nor end)."""
+    return current_app.app_context()
+
+
+def _no_such_session(session_id: str) -> GatewayError:
+    return GatewayError(f"No such checkout.session: '{session_id}'", transient=False)
+
+
 class SandboxGateway:
     provider = PROVIDER
 
@@ -199,15 +223,18 @@ class SandboxGateway:
         idempotency_key: str,
     ) -> CheckoutSession:
         session_id = "cs_sandbox_" + _token("session", idempotency_key)
-        existing = _payment(session_id)
-        if existing is not None:
-            return session_from_event_object(_session_object(existing))
+        with _stripe_side():
+            existing = _payment(session_id)
+            if existing is not None:  # the same key again: the same session, as at Stripe
+                return session_from_event_object(_session_object(existing))
         moment = utcnow()
         expires_at = expires_at or moment + LONGEST_EXPIRY
         if not SHORTEST_EXPIRY <= expires_at - moment <= LONGEST_EXPIRY:
             raise GatewayError(
                 "expires_at must be between 30 minutes and 24 hours from now", transient=False
             )
+        # The return addresses travel in the page's own url, which our payment row keeps; the
+        # page reads them from that row, never from the request.
         url = external_url(
             "payments_sandbox.checkout",
             session_id=session_id,
@@ -231,53 +258,91 @@ class SandboxGateway:
             }
         )
 
-    def _payment_or_error(self, session_id: str) -> Payment:
-        payment = _payment(session_id)
-        if payment is None:
-            raise GatewayError(f"No such checkout.session: '{session_id}'", transient=False)
-        return payment
-
     def retrieve_session(self, session_id: str) -> CheckoutSession:
-        return session_from_event_object(_session_object(self._payment_or_error(session_id)))
+        with _stripe_side():
+            payment = _payment(session_id)
+            if payment is None:
+                raise _no_such_session(session_id)
+            return session_from_event_object(_session_object(payment))
 
     def expire_session(self, session_id: str) -> CheckoutSession:
-        """Expire an open session now; our webhook has received `checkout.session.expired` when
-        this returns (so the caller must not hold a write lock)."""
-        payment = self._payment_or_error(session_id)
-        if payment.status != "open":
-            raise GatewayError(
-                "Only Checkout Sessions with a status in [open] can be expired", transient=False
-            )
-        expired = _session_object(payment, "expired")
+        """Expire an open session: `checkout.session.expired` has reached our webhook when this
+        returns, so the caller must not hold a write lock (it would wait for itself)."""
+        with _stripe_side():
+            payment = _payment(session_id)
+            if payment is None:
+                raise _no_such_session(session_id)
+            if payment.status != "open":
+                raise GatewayError(
+                    "Only Checkout Sessions with a status in [open] can be expired",
+                    transient=False,
+                )
+            expired = _session_object(payment, "expired")
         _deliver_all([_event("checkout.session.expired", expired)])
-        # Not re-read: on SQLite the caller's read transaction would not see the webhook's commit.
         return session_from_event_object(expired)
 
     def list_sessions(self, created_since: datetime) -> list[CheckoutSession]:
-        payments = db.session.scalars(
-            select(Payment)
-            .where(Payment.provider == PROVIDER, Payment.created_at >= created_since)
-            .order_by(Payment.id.desc())
-        )
-        return [session_from_event_object(_session_object(payment)) for payment in payments]
+        with _stripe_side():
+            payments = db.session.scalars(
+                select(Payment)
+                .where(Payment.provider == PROVIDER, Payment.created_at >= created_since)
+                .order_by(Payment.id.desc())
+            )
+            return [session_from_event_object(_session_object(payment)) for payment in payments]
+
+    def list_events(self, created_since: datetime) -> list[WebhookEventData]:
+        # Nothing to replay: each event is delivered at once, and a refused one is sent again by
+        # pressing the page's button again (reconcile also skips the sandbox).
+        return []
 
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str
     ) -> RefundResult:
-        payment = db.session.scalar(
-            select(Payment).where(
-                Payment.provider == PROVIDER, Payment.payment_intent_id == payment_intent
-            )
-        )
-        if payment is None or payment.status != "paid":
-            raise GatewayError(f"No such payment_intent: '{payment_intent}'", transient=False)
-        if not 0 < amount_minor <= payment.amount_minor:
-            raise GatewayError(
-                f"Refund amount ({amount_minor}) is greater than charge amount "
-                f"({payment.amount_minor})",
-                transient=False,
-            )
+        """A refund that succeeds at once; `charge.refunded` follows when the caller commits."""
         refund_id = "re_sandbox_" + _token("refund", idempotency_key)
+        with _stripe_side():
+            payment = db.session.scalar(
+                select(Payment).where(
+                    Payment.provider == PROVIDER, Payment.payment_intent_id == payment_intent
+                )
+            )
+            if payment is None or payment.status != "paid":
+                raise GatewayError(f"No such payment_intent: '{payment_intent}'", transient=False)
+            made = db.session.scalars(
+                select(Refund).where(
+                    Refund.order_id == payment.order_id,
+                    Refund.provider == PROVIDER,
+                    Refund.status != "failed",
+                    Refund.refund_id.is_not(None),
+                )
+            ).all()
+            if any(refund.refund_id == refund_id for refund in made):
+                # The same key again: the same refund, and no second event.
+                return RefundResult(id=refund_id, status="succeeded", amount=amount_minor)
+            already = sum(refund.amount_minor for refund in made)
+            refundable = payment.amount_minor - already
+            if not 0 < amount_minor <= refundable:
+                raise GatewayError(
+                    f"Refund amount ({amount_minor}) is greater than unrefunded amount on "
+                    f"charge ({refundable})",
+                    transient=False,
+                )
+            charge = {
+                "id": "ch_sandbox_" + _token("charge", payment.session_id),
+                "object": "charge",
+                "amount": payment.amount_minor,
+                "amount_captured": payment.amount_minor,
+                # As at Stripe, the refund just made already counts.
+                "amount_refunded": already + amount_minor,
+                "currency": payment.currency.lower(),
+                "livemode": False,
+                "paid": True,
+                "payment_intent": payment_intent,
+                "refunded": already + amount_minor >= payment.amount_minor,
+                "status": "succeeded",
+            }
+        event = _event("charge.refunded", charge, refund_id)
+        _deliver_after_the_callers_commit(event)
         return RefundResult(id=refund_id, status="succeeded", amount=amount_minor)
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEventData:
@@ -286,6 +351,21 @@ class SandboxGateway:
         return StripeGateway("sk_sandbox_unused", self.webhook_secret).verify_event(
             payload, signature
         )
+
+
+def _deliver_after_the_callers_commit(event: dict) -> None:
+    """Stripe sends `charge.refunded` after it has answered; the caller records the refund id
+    first. Delivered when the caller's session next commits, so the two never race."""
+    app = current_app._get_current_object()
+
+    def send(_session) -> None:
+        try:
+            with app.app_context():
+                deliver(event)
+        except Exception:  # a lost event, as with Stripe: never the caller's commit failing
+            log.exception("sandbox could not deliver %s %s", event["type"], event["id"])
+
+    sqlalchemy_event.listen(db.session(), "after_commit", send, once=True)
 
 
 # --- the hosted page's actions -------------------------------------------------------------------
@@ -307,8 +387,10 @@ class SandboxCheckout:
 
 def find_checkout(session_id: str) -> SandboxCheckout | None:
     payment = _payment(session_id)
-    if payment is None:
-        return None
+    return _checkout_of(payment) if payment is not None else None
+
+
+def _checkout_of(payment: Payment) -> SandboxCheckout:
     state = payment.status
     if state == "open" and payment.expires_at is not None and payment.expires_at <= utcnow():
         state = "expired"  # Stripe's page refuses it too; its event comes with expire_session
@@ -326,21 +408,22 @@ def find_checkout(session_id: str) -> SandboxCheckout | None:
     )
 
 
-def _open_payment(session_id: str) -> Payment:
-    checkout = find_checkout(session_id)
-    if checkout is None:
-        raise DomainError(_l("There is no such test checkout."))
+def _open_checkout(session_id: str) -> tuple[SandboxCheckout, Payment]:
+    payment = _payment(session_id)
+    if payment is None:
+        raise NotFound(_l("There is no such test checkout."))
+    checkout = _checkout_of(payment)
     if checkout.state == "expired":
         raise DomainError(_l("This test checkout has expired."))
     if checkout.state != "open":
         raise DomainError(_l("This test checkout is already finished."))
-    return _payment(session_id)
+    return checkout, payment
 
 
-def _settle(session_id: str, events: list[tuple[str, str]]) -> None:
-    payment = _open_payment(session_id)
+def _settle(session_id: str, events: list[tuple[str, str]]) -> SandboxCheckout:
+    checkout, payment = _open_checkout(session_id)
     prepared = [_event(kind, _session_object(payment, state)) for kind, state in events]
-    # Nothing written here; end the read transaction before the webhook takes the write lock.
+    # Nothing is written here: end the read transaction before the webhook takes the write lock.
     db.session.rollback()
     try:
         _deliver_all(prepared)
@@ -349,28 +432,24 @@ def _settle(session_id: str, events: list[tuple[str, str]]) -> None:
         raise DomainError(
             _l("The app did not accept the test payment's event. Please try again.")
         ) from error
+    return checkout
 
 
 def pay(session_id: str) -> str:
     """The buyer paid: `checkout.session.completed`, paid. Returns where to send them."""
-    success_url = find_checkout(session_id).success_url if _payment(session_id) else ""
-    _settle(session_id, [("checkout.session.completed", "paid")])
-    return success_url
+    return _settle(session_id, [("checkout.session.completed", "paid")]).success_url
 
 
 def fail(session_id: str) -> str:
     """The payment failed: completed but unpaid, then the asynchronous payment's failure."""
-    checkout = find_checkout(session_id)
-    _settle(
-        session_id,
-        [
-            ("checkout.session.completed", "failed"),
-            ("checkout.session.async_payment_failed", "failed"),
-        ],
-    )
-    return checkout.cancel_url
+    events = [
+        ("checkout.session.completed", "failed"),
+        ("checkout.session.async_payment_failed", "failed"),
+    ]
+    return _settle(session_id, events).cancel_url
 
 
 def abandon(session_id: str) -> str:
     """The buyer went back: no event; the session stays open until it expires."""
-    return _open_payment(session_id) and find_checkout(session_id).cancel_url
+    checkout, _ = _open_checkout(session_id)
+    return checkout.cancel_url
