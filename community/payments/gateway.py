@@ -100,7 +100,14 @@ def session_from_event_object(data: dict) -> CheckoutSession:
 class StripeGateway:
     provider = "stripe"
 
-    def __init__(self, secret_key: str, webhook_secret: str, api_base: str = "") -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        webhook_secret: str,
+        api_base: str = "",
+        timeout: float = TIMEOUT_SECONDS,
+        retries: int = 2,
+    ) -> None:
         options = {}
         if api_base:
             options["base_addresses"] = {"api": api_base.rstrip("/")}
@@ -108,8 +115,8 @@ class StripeGateway:
         self.client = stripe.StripeClient(
             secret_key,
             stripe_version=STRIPE_API_VERSION,
-            max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+            max_network_retries=retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
             **options,
         )
 

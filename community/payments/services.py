@@ -58,7 +58,11 @@ def gateway():
     config = current_app.config
     if config.get("STRIPE_SECRET_KEY"):
         return StripeGateway(
-            config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config["STRIPE_API_BASE"]
+            config["STRIPE_SECRET_KEY"],
+            config["STRIPE_WEBHOOK_SECRET"],
+            config["STRIPE_API_BASE"],
+            timeout=config.get("STRIPE_TIMEOUT_SECONDS", 10),
+            retries=config.get("STRIPE_NETWORK_RETRIES", 2),
         )
     if config.get("PAYMENTS_SANDBOX"):
         from community.payments.sandbox import SandboxGateway

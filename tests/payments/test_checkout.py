@@ -206,3 +206,51 @@ def test_coming_back_from_stripe_confirms_only_what_stripe_says_is_paid(
     page = client.get(manage + "?paid=1").get_data(as_text=True)
     assert _status(registration) == "confirmed"
     assert "Confirmed" in page
+
+
+def test_the_confirmation_e_mail_carries_the_receipt(
+    client, make_event, register, stripe_delivers_to, mailbox
+):
+    registration = register(_paid_event(make_event, price=5000), 1)
+    stripe_delivers_to.complete(_session_of(_pay(client, registration)))
+    text = mailbox.last_to(registration.email).get_body(("plain",)).get_content()
+    assert "Paid: ¥5,000 (receipt for Paid)" in text
+
+
+def test_when_stripe_does_not_answer_in_time_the_person_is_told(
+    app, client, make_event, register, fake_stripe
+):
+    app.config.update(STRIPE_TIMEOUT_SECONDS=0.5, STRIPE_NETWORK_RETRIES=0)
+    event = _paid_event(make_event, capacity=1)
+    registration = register(event, 1)
+    fake_stripe.delay_next("POST", "/v1/checkout/sessions", seconds=3)
+    response = _pay(client, registration)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The payment page could not be opened." in page
+    assert _status(registration) == "expired"
+
+
+def test_subscriptions_can_be_checked_out_for_the_later_membership_work(app, fake_stripe):
+    from datetime import timedelta
+
+    from community.core.db import utcnow
+    from community.payments import services as payments
+
+    session = payments.gateway().create_checkout_session(
+        mode="subscription",
+        amount_minor=1000,
+        currency="JPY",
+        name="Monthly membership",
+        email="member@example.com",
+        order_id=1,
+        purpose="membership",
+        reference="1",
+        expires_at=utcnow() + timedelta(hours=1),
+        success_url="http://localhost/ok",
+        cancel_url="http://localhost/cancel",
+        idempotency_key="order-1-checkout-1",
+    )
+    sent = fake_stripe.last_request("POST", "/v1/checkout/sessions")
+    assert sent.params["mode"] == "subscription"
+    assert sent.params["line_items"][0]["price_data"]["recurring"]["interval"] == "month"
+    assert session.url

@@ -281,3 +281,22 @@ def test_the_same_event_delivered_many_times_at_once_has_one_effect(app, paid_ti
     assert _status(Order, order.id) == "paid"
     confirmations = [m for m in mailbox.to(registration.email) if "registered" in m["Subject"]]
     assert len(confirmations) == 1
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "invoice.paid",
+        "invoice.payment_failed",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    ],
+)
+def test_subscription_events_are_recorded_for_the_membership_work(client, kind):
+    body = json.dumps(
+        {"id": f"evt_{kind}", "type": kind, "created": 1, "data": {"object": {"id": "x"}}}
+    ).encode()
+    response = deliver(client, body)
+    assert response.status_code == 200
+    assert response.get_json()["outcome"] == "recorded"
+    assert db.session.scalar(select(WebhookEvent.type)) == kind
