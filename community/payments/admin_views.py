@@ -8,13 +8,19 @@ are not understood are ignored and said so on the page.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length
 
-from community.accounts.access import organiser_required
+from community.accounts.access import admin_required, organiser_required
+from community.core.errors import DomainError
 from community.core.i18n import current_language
-from community.payments import reports
+from community.core.money import MoneyError, parse_amount
+from community.payments import reports, services
 from community.payments.visibility import purpose_label, visibility_for
 
 bp = Blueprint("payments_admin", __name__, url_prefix="/organiser/orders")
@@ -93,6 +99,7 @@ def order(order_id: int):
     return render_template(
         "payments/order.html",
         order=found,
+        refund_form=AdminRefundForm(formdata=None) if _me().is_admin else None,
         events=reports.webhook_events_of(found),
         link=link,
         purpose_label=purpose_label,
@@ -100,3 +107,36 @@ def order(order_id: int):
         payment_status_labels=PAYMENT_STATUS_LABELS,
         refund_status_labels=REFUND_STATUS_LABELS,
     )
+
+
+class AdminRefundForm(FlaskForm):
+    amount = StringField(
+        _l("Amount to refund (empty: everything paid)"),
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+@bp.post("/<int(max=2147483647):order_id>/refund")
+@admin_required
+def refund(order_id: int):
+    """Admins give money back for any order, whatever was bought."""
+    found = reports.visible_order(_me(), order_id)
+    if found is None:
+        abort(404)
+    form = AdminRefundForm()
+    if form.validate_on_submit():
+        text = (form.amount.data or "").strip()
+        try:
+            amount = parse_amount(text, found.currency) if text else None
+            services.refund_order(found, amount, reason="administrator", by_user_id=_me().id)
+        except MoneyError:
+            flash(_("Give an amount such as 1500 (or 12.50 in a currency with cents)."), "error")
+        except DomainError as error:
+            flash(str(error), "error")
+        else:
+            flash(
+                _("The refund is on its way; it shows here when the provider confirms it."),
+                "success",
+            )
+    return redirect(url_for("payments_admin.order", order_id=order_id))

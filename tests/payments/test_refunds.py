@@ -159,3 +159,31 @@ def test_a_person_cancelling_before_the_deadline_is_refunded_in_full(client, pai
     fake_stripe.flush()
     assert _order(order.id).status == "refunded"
     assert _status(registration) == "cancelled"
+
+
+def test_an_admin_refunds_any_order_from_its_page_and_an_organiser_cannot(
+    client, paid, fake_stripe, make_user, login, organiser
+):
+    from tests.conftest import submit
+
+    _, registration, order = paid()
+    page = f"/organiser/orders/{order.id}"
+    login(organiser)
+    token_page = client.get(page)
+    assert token_page.status_code == 200
+    assert f'action="{page}/refund"' not in token_page.get_data(as_text=True)
+    from tests.conftest import csrf_token_from
+
+    refused = client.post(
+        f"{page}/refund", data={"csrf_token": csrf_token_from(token_page.get_data(as_text=True))}
+    )
+    assert refused.status_code == 403
+    client.post(
+        "/account/logout", data={"csrf_token": csrf_token_from(token_page.get_data(as_text=True))}
+    )
+    login(make_user(role="admin"))
+    response = submit(client, page, {"amount": ""}, post_path=f"{page}/refund")
+    assert response.status_code == 302
+    fake_stripe.flush()
+    assert _order(order.id).status == "refunded"
+    assert _status(registration) == "cancelled"
