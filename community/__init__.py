@@ -61,7 +61,7 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        install_sqlite_hooks(db.engine)
+        install_sqlite_hooks(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
     migrate.init_app(
         app,
         db,

@@ -58,11 +58,12 @@ class UTCDateTime(TypeDecorator):
 
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     # pysqlite's own transaction handling issues BEGIN lazily and never BEGIN IMMEDIATE; take it
-    # over so that writers can lock first (see begin_immediate) and readers see WAL snapshots.
+    # over so that writers can lock first (see begin_write) and readers see WAL snapshots.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
+    timeout = getattr(connection_record, "info", {}).get("busy_timeout_ms", 15000)
+    cursor.execute(f"PRAGMA busy_timeout={int(timeout)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
@@ -73,9 +74,15 @@ def _begin_sqlite(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def install_sqlite_hooks(engine: Engine) -> None:
+def install_sqlite_hooks(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     if engine.dialect.name != "sqlite":
         return
+
+    def remember_timeout(dbapi_connection, connection_record) -> None:
+        connection_record.info["busy_timeout_ms"] = busy_timeout_ms
+
+    # insert=True: it must run before _configure_sqlite reads the value.
+    event.listen(engine, "connect", remember_timeout, insert=True)
     if not event.contains(engine, "connect", _configure_sqlite):
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)

@@ -516,4 +516,17 @@ def reconcile(since: datetime) -> list[tuple[str, str, str]]:
         outcome = apply_event(event, stripe.provider)
         if outcome not in ("duplicate", "ignored"):
             changed.append((event.id, event.type, outcome))
+    # Then the sessions themselves, in case an event is missing from the list Stripe keeps.
+    open_ids = set(
+        db.session.scalars(
+            select(Payment.session_id).where(
+                Payment.provider == stripe.provider, Payment.status == "open"
+            )
+        )
+    )
+    for session in stripe.list_sessions(since):
+        paid = session.status == "complete" and session.payment_status == "paid"
+        if paid and session.id in open_ids:
+            outcome = apply_session(session, stripe.provider)
+            changed.append((session.id, "checkout.session", outcome))
     return changed

@@ -44,3 +44,19 @@ def test_reconcile_refuses_a_malformed_period(runner):
     result = runner.invoke(args=["payments", "reconcile", "--since", "yesterday"])
     assert result.exit_code != 0
     assert "3d or 12h" in result.output
+
+
+def test_reconcile_also_reads_the_sessions_when_an_event_is_missing(
+    client, runner, make_event, register, fake_stripe
+):
+    registration = register(_paid_event(make_event), 1)
+    session_id = _session_of(_pay(client, registration))
+    fake_stripe.hold_deliveries()
+    fake_stripe.complete(session_id)
+    fake_stripe.drop_held()
+    with fake_stripe._lock:  # Stripe's list of events no longer has it (older than it keeps)
+        fake_stripe._events.clear()
+    result = runner.invoke(args=["payments", "reconcile"])
+    assert result.exit_code == 0, result.output
+    assert f"{session_id}  checkout.session: paid" in result.output
+    assert _status(registration) == "confirmed"

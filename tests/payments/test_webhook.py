@@ -300,3 +300,40 @@ def test_subscription_events_are_recorded_for_the_membership_work(client, kind):
     assert response.status_code == 200
     assert response.get_json()["outcome"] == "recorded"
     assert db.session.scalar(select(WebhookEvent.type)) == kind
+
+
+def test_a_busy_database_answers_503_with_nothing_done_so_that_stripe_retries(
+    app, make_app, paid_ticket
+):
+    import sqlite3
+
+    from tests.conftest import IsolatedClient
+
+    # Only SQLite lets a second connection hold the write lock this simply; on PostgreSQL the
+    # same path (OperationalError → Busy → 503) is taken on a lock or statement timeout.
+    if app.config["TEST_BACKEND"] != "sqlite":
+        pytest.skip("holds SQLite's write lock from outside; PostgreSQL waits for row locks")
+    _, registration, order, session = paid_ticket()
+    impatient = make_app(
+        STRIPE_WEBHOOK_SECRET=SECRET,
+        STRIPE_SECRET_KEY="sk_test_webhook_only",
+        SQLITE_BUSY_TIMEOUT_MS=200,
+    )
+    impatient.test_client_class = IsolatedClient
+    client = impatient.test_client()
+    body = event_body("checkout.session.completed", session)
+    blocker = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        busy = client.post("/stripe/webhook", data=body, headers={"Stripe-Signature": sign(body)})
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert busy.status_code == 503
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+    assert _status(Order, order.id) == "pending"
+    retried = client.post("/stripe/webhook", data=body, headers={"Stripe-Signature": sign(body)})
+    assert retried.status_code == 200
+    assert retried.get_json()["outcome"] == "paid"
+    assert _status(Registration, registration.id) == "confirmed"
