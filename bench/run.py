@@ -3,16 +3,19 @@
 It builds a throw-away database (SQLite, or a PostgreSQL schema when BENCH_DATABASE_URL is set),
 migrates and seeds it, adds BENCH_EVENTS events with BENCH_REGISTRATIONS registrations
 (bench.dataset), serves it with gunicorn on 127.0.0.1, warms up and measures every route in ROUTES,
-then fires the registration burst (bench.burst). It prints a table against the trivial route, the
-targets (reported, never failing the run) and the burst, and writes bench/results/latest.json.
-Any non-2xx answer or socket error under wrk fails the run, and so does a burst that confirms
-other than BENCH_BURST_PLACES people or has an error answer. An optional route that does not
-answer 200 (the API, while it is being written) is skipped with a line saying so.
+then fires the registration burst (bench.burst) and the webhook burst (bench.webhooks). It prints a
+table against the trivial route, the targets (reported, never failing the run) and both bursts, and
+writes bench/results/latest.json. Any non-2xx answer or socket error under wrk fails the run, and so
+does a burst that confirms other than BENCH_BURST_PLACES people or has an error answer, and a
+webhook burst that leaves any order in the wrong state, applies an effect twice or has an error.
+An optional route that does not answer 200 (the API, while it is being written) is skipped with a
+line saying so.
 
 Settings: BENCH_DURATION (seconds, default 10), BENCH_WORKERS (gunicorn processes, default 4),
 BENCH_WORKER_CLASS (sync or gthread, default sync), BENCH_THREADS (per worker; 1 for sync, default
 4 for gthread), BENCH_DATABASE_URL, BENCH_EVENTS (default 1000), BENCH_REGISTRATIONS (default
-100000), BENCH_BURST_PEOPLE (default 500), BENCH_BURST_PLACES (default 50).
+100000), BENCH_BURST_PEOPLE (default 500), BENCH_BURST_PLACES (default 50), BENCH_WEBHOOK_ORDERS
+(default 500, which makes 1,000 deliveries).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bench.database import PROJECT_ROOT, application_environment, create_databas
 from bench.dataset import run_dataset
 from bench.errors import BenchError
 from bench.server import GunicornServer, fetch
+from bench.webhooks import WebhookResult, render_webhooks, run_webhooks
 from bench.wrk import WrkResult, ensure_wrk, run_wrk, write_status_script, wrk_version
 
 
@@ -232,6 +236,7 @@ def write_results(
     skipped: list[dict],
     targets: list[dict],
     burst: BurstResult,
+    webhooks: WebhookResult,
     ok: bool,
 ) -> None:
     baseline = results[0][2].requests_per_second
@@ -253,6 +258,7 @@ def write_results(
         "skipped_routes": skipped,
         "targets": targets,
         "burst": burst.as_dict(),
+        "webhooks": webhooks.as_dict(),
     }
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
     RESULTS_PATH.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
@@ -285,6 +291,7 @@ def run() -> int:
     registrations = _whole_number("BENCH_REGISTRATIONS", 100_000, minimum=0)
     burst_people = _whole_number("BENCH_BURST_PEOPLE", 500)
     burst_places = _whole_number("BENCH_BURST_PLACES", 50)
+    webhook_orders = _whole_number("BENCH_WEBHOOK_ORDERS", 500, minimum=3)
     if burst_people <= burst_places:
         raise BenchError(
             "BENCH_BURST_PEOPLE must exceed BENCH_BURST_PLACES: the burst must overfill"
@@ -326,6 +333,14 @@ def run() -> int:
                 places=burst_places,
                 mail_sink=mail_sink,
             )
+            print("Webhook burst …", flush=True)
+            webhooks = run_webhooks(
+                server.base_url,
+                app_env,
+                server.webhook_secret,
+                orders=webhook_orders,
+                mail_sink=mail_sink,
+            )
         finally:
             # A second Ctrl-C must not leave gunicorn running or the schema behind.
             previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -358,8 +373,9 @@ def run() -> int:
     }
     failures = describe_failures(results)
     failures += [f"burst: {failure}" for failure in burst.failures]
+    failures += [f"webhooks: {failure}" for failure in webhooks.failures]
     targets = assess_targets(results, skipped)
-    write_results(machine, dataset, results, skipped, targets, burst, ok=not failures)
+    write_results(machine, dataset, results, skipped, targets, burst, webhooks, ok=not failures)
 
     print()
     label_width = max(map(len, machine)) + 1
@@ -374,13 +390,19 @@ def run() -> int:
     print()
     print(render_burst(burst))
     print()
+    print(render_webhooks(webhooks))
+    print()
     print(f"Results written to {RESULTS_PATH.relative_to(PROJECT_ROOT)}")
     if failures:
         print(
             "\nFAILED: every answer must be 2xx, no socket may fail, and the burst must",
             file=sys.stderr,
         )
-        print(f"confirm exactly {burst_places} with no error answer:", file=sys.stderr)
+        print(
+            f"confirm exactly {burst_places} with no error answer, and the webhook burst must"
+            " leave every order right with no error answer:",
+            file=sys.stderr,
+        )
         for failure in failures:
             print(f"  {failure}", file=sys.stderr)
         return 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -56,6 +57,18 @@ class GunicornServer:
         self.log_path = log_path
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        # Stripe as the payment gateway, so that the app verifies webhooks (bench.webhooks signs
+        # them with this secret). The key is never used: the webhook path does not call Stripe,
+        # and the API base is a closed local port in case anything tried.
+        self.webhook_secret = "whsec_bench_" + secrets.token_hex(24)
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return self.app_env | {
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+            "STRIPE_API_BASE": "http://127.0.0.1:9",
+        }
 
     @property
     def base_url(self) -> str:
@@ -99,7 +112,7 @@ class GunicornServer:
             self.process = subprocess.Popen(
                 command,
                 cwd=PROJECT_ROOT,
-                env=self.app_env,
+                env=self.environment,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
