@@ -554,11 +554,11 @@ def count_registrations(slug: str) -> dict:
 # --- running it ----------------------------------------------------------------------------------
 
 
-def run_dataset(app_env: dict[str, str], arguments: list[str], timeout: float) -> dict:
-    """Run this module as a subprocess against the benchmark database; returns its JSON line."""
+def run_module(module: str, app_env: dict[str, str], arguments: list[str], timeout: float) -> dict:
+    """Run a bench module as a subprocess against the benchmark database; returns its JSON line."""
     from bench.database import PROJECT_ROOT
 
-    command = [sys.executable, "-m", "bench.dataset", *arguments]
+    command = [sys.executable, "-m", module, *arguments]
     try:
         completed = subprocess.run(
             command,
@@ -570,7 +570,7 @@ def run_dataset(app_env: dict[str, str], arguments: list[str], timeout: float) -
             check=False,
         )
     except subprocess.TimeoutExpired as error:
-        raise BenchError(f"`bench.dataset {' '.join(arguments)}` took over {timeout}s") from error
+        raise BenchError(f"`{module} {' '.join(arguments)}` took over {timeout}s") from error
     results = [
         line.removeprefix(RESULT_PREFIX)
         for line in completed.stdout.splitlines()
@@ -579,9 +579,13 @@ def run_dataset(app_env: dict[str, str], arguments: list[str], timeout: float) -
     if completed.returncode != 0 or not results:
         output = (completed.stdout + completed.stderr).strip()[-3000:]
         raise BenchError(
-            f"`bench.dataset {' '.join(arguments)}` failed ({completed.returncode}):\n{output}"
+            f"`{module} {' '.join(arguments)}` failed ({completed.returncode}):\n{output}"
         )
     return json.loads(results[-1])
+
+
+def run_dataset(app_env: dict[str, str], arguments: list[str], timeout: float) -> dict:
+    return run_module("bench.dataset", app_env, arguments, timeout)
 
 
 def _parse_arguments(argv: list[str] | None) -> argparse.Namespace:

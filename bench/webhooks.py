@@ -241,34 +241,9 @@ def verify(slug: str, orders: int) -> dict:
 
 
 def _subprocess(app_env: dict[str, str], arguments: list[str]) -> dict:
-    import subprocess
+    from bench.dataset import run_module
 
-    from bench.database import PROJECT_ROOT
-
-    command = [sys.executable, "-m", "bench.webhooks", *arguments]
-    try:
-        completed = subprocess.run(
-            command,
-            cwd=PROJECT_ROOT,
-            env=app_env,
-            capture_output=True,
-            text=True,
-            timeout=SUBPROCESS_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise BenchError(f"`bench.webhooks {' '.join(arguments)}` took too long") from error
-    results = [
-        line.removeprefix(RESULT_PREFIX)
-        for line in completed.stdout.splitlines()
-        if line.startswith(RESULT_PREFIX)
-    ]
-    if completed.returncode != 0 or not results:
-        output = (completed.stdout + completed.stderr).strip()[-3000:]
-        raise BenchError(
-            f"`bench.webhooks {' '.join(arguments)}` failed ({completed.returncode}):\n{output}"
-        )
-    return json.loads(results[-1])
+    return run_module("bench.webhooks", app_env, arguments, SUBPROCESS_TIMEOUT_SECONDS)
 
 
 # --- the deliveries ------------------------------------------------------------------------------

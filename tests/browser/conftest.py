@@ -82,6 +82,47 @@ def live_server(make_app):
     assert not thread.is_alive(), "the live server did not stop"
 
 
+@pytest.fixture
+def publish_on_live_server(live_server):
+    """publish_on_live_server(slug=..., **EventData fields) → the slug of a published event,
+    made by an organiser account, in the live server's database."""
+    from datetime import timedelta
+
+    from community.accounts.models import User
+    from community.core.db import db, utcnow
+    from community.events import services
+    from community.events.services import EventData, TicketTypeData
+    from tests.conftest import password_hash
+
+    def publish(**fields) -> str:
+        with live_server.app.app_context():
+            organiser = User(
+                email=f"org-{fields['slug']}@example.com",
+                name="Org",
+                role="organiser",
+                locale="en",
+                password_hash=password_hash("x" * 12),
+            )
+            db.session.add(organiser)
+            db.session.commit()
+            start = utcnow().replace(microsecond=0) + timedelta(days=fields.pop("days", 5))
+            values = {
+                "kind": "event",
+                "title_ja": fields.get("title_en", ""),
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=2),
+                "capacity": 10,
+                "venue_name": "Loopback Hall",
+                "ticket_types": [TicketTypeData(slug="general", name_en="General")],
+                **fields,
+            }
+            event = services.create_event(EventData(**values), organiser)
+            services.publish_event(event)
+            return event.slug
+
+    return publish
+
+
 # --- the browser ---------------------------------------------------------------------------------
 
 

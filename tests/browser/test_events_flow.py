@@ -4,53 +4,28 @@ cancel, and the person waiting gets the place."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from community.core.db import db, utcnow
+from community.core.db import db
 from community.events import services
 from community.events.models import Registration
-from community.events.services import EventData, TicketTypeData
-from tests.conftest import link_in, password_hash
+from tests.conftest import link_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def full_soon(live_server):
+def full_soon(publish_on_live_server):
     """An event with one place, which the browser's guest will take; someone registers after."""
-    from community.accounts.models import User
-
-    with live_server.app.app_context():
-        organiser = User(
-            email="org@example.com",
-            name="Org",
-            role="organiser",
-            locale="en",
-            password_hash=password_hash("x" * 12),
-        )
-        db.session.add(organiser)
-        db.session.commit()
-        start = utcnow().replace(microsecond=0) + timedelta(days=5)
-        event = services.create_event(
-            EventData(
-                slug="browser-night",
-                kind="event",
-                title_ja="ブラウザの夜",
-                title_en="Browser night",
-                summary_en="One place only.",
-                starts_at=start,
-                ends_at=start + timedelta(hours=2),
-                capacity=1,
-                venue_name="Loopback Hall",
-                ticket_types=[TicketTypeData(slug="general", name_en="General")],
-            ),
-            organiser,
-        )
-        services.publish_event(event)
-        return event.slug
+    return publish_on_live_server(
+        slug="browser-night",
+        title_ja="ブラウザの夜",
+        title_en="Browser night",
+        summary_en="One place only.",
+        capacity=1,
+    )
 
 
 def test_guest_registers_cancels_by_the_e_mailed_link_and_the_next_person_is_promoted(

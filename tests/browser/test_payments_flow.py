@@ -4,53 +4,29 @@ the sandbox's test checkout page, and come back to a confirmed place and its e-m
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
-from community.core.db import db, utcnow
-from community.events import services
-from community.events.services import EventData, TicketTypeData
-from tests.conftest import link_in, password_hash
+from community.events.services import TicketTypeData
+from tests.conftest import link_in
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def paid_workshop(live_server):
+def paid_workshop(live_server, publish_on_live_server):
     """A published workshop with one ¥3,000 ticket; the app has no Stripe key (the sandbox)."""
-    from community.accounts.models import User
-
     assert live_server.app.config["PAYMENTS_SANDBOX"]
-    with live_server.app.app_context():
-        organiser = User(
-            email="org@example.com",
-            name="Org",
-            role="organiser",
-            locale="en",
-            password_hash=password_hash("x" * 12),
-        )
-        db.session.add(organiser)
-        db.session.commit()
-        start = utcnow().replace(microsecond=0) + timedelta(days=7)
-        event = services.create_event(
-            EventData(
-                slug="paid-workshop",
-                kind="workshop",
-                title_ja="有料ワークショップ",
-                title_en="Paid workshop",
-                summary_en="Bring a laptop.",
-                starts_at=start,
-                ends_at=start + timedelta(hours=3),
-                capacity=10,
-                venue_name="Loopback Hall",
-                ticket_types=[TicketTypeData(slug="seat", name_en="Seat", price_minor=3000)],
-            ),
-            organiser,
-        )
-        services.publish_event(event)
-        return event.slug
+    return publish_on_live_server(
+        slug="paid-workshop",
+        kind="workshop",
+        title_ja="有料ワークショップ",
+        title_en="Paid workshop",
+        summary_en="Bring a laptop.",
+        days=7,
+        ticket_types=[TicketTypeData(slug="seat", name_en="Seat", price_minor=3000)],
+    )
 
 
 def test_guest_pays_for_a_workshop_in_the_sandbox_and_is_confirmed(
