@@ -198,8 +198,8 @@ SCHEMAS = {
             "checkout_url": {
                 "type": "string",
                 "format": "uri",
-                "description": "Where to pay, for awaiting_payment; present once payments "
-                "are online.",
+                "description": "Where to pay (Stripe Checkout, or the sandbox's test page), "
+                "present when status is awaiting_payment.",
             },
         },
     },

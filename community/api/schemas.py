@@ -383,9 +383,11 @@ def event_detail_json(event: Event, language: str) -> dict:
     return data
 
 
-def registration_result_json(registration: Registration) -> dict:
-    # checkout_url joins when payments arrive: then it is where an awaiting_payment person pays.
-    return {"id": registration.id, "status": registration.status}
+def registration_result_json(registration: Registration, checkout_url: str | None = None) -> dict:
+    result = {"id": registration.id, "status": registration.status}
+    if checkout_url:
+        result["checkout_url"] = checkout_url  # where an awaiting_payment person pays
+    return result
 
 
 def attendee_json(registration: Registration, event: Event) -> dict:

@@ -141,7 +141,14 @@ def register(slug: str):
         answers=data.answers,
         language=data.language,
     )
-    return jsonify(schemas.registration_result_json(registration)), 201
+    checkout_url = None
+    if registration.status == "awaiting_payment":
+        try:
+            checkout_url = events.payment_page_for(registration)
+        except DomainError as error:
+            # The hold was released (the next person promoted): nothing is left waiting to pay.
+            raise ApiError(503, "payment_unavailable", str(error)) from error
+    return jsonify(schemas.registration_result_json(registration, checkout_url)), 201
 
 
 def _json_body():

@@ -254,3 +254,42 @@ def test_subscriptions_can_be_checked_out_for_the_later_membership_work(app, fak
     assert sent.params["mode"] == "subscription"
     assert sent.params["line_items"][0]["price_data"]["recurring"]["interval"] == "month"
     assert session.url
+
+
+def test_registering_for_a_paid_ticket_goes_straight_to_the_payment_page(
+    client, make_event, fake_stripe
+):
+    event = _paid_event(make_event)
+    response = submit(
+        client,
+        f"/events/{event.slug}",
+        {"name": "Direct", "email": "direct@example.com", "ticket_type": "paid"},
+        post_path=f"/events/{event.slug}/register",
+    )
+    assert response.status_code == 303
+    assert "/pay/cs_" in response.headers["Location"]
+
+
+def test_the_api_answers_a_paid_registration_with_its_checkout_url(client, make_event, fake_stripe):
+    event = _paid_event(make_event)
+    response = client.post(
+        f"/api/v1/events/{event.slug}/registrations",
+        json={"name": "Api Buyer", "email": "api@example.com"},
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "awaiting_payment"
+    assert "/pay/cs_" in body["checkout_url"]
+
+
+def test_the_api_answers_503_when_the_payment_page_cannot_be_made(client, make_event, fake_stripe):
+    event = _paid_event(make_event)
+    fake_stripe.fail_next("POST", "/v1/checkout/sessions", status=500, times=5)
+    response = client.post(
+        f"/api/v1/events/{event.slug}/registrations",
+        json={"name": "Api Buyer", "email": "api@example.com"},
+    )
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "payment_unavailable"
+    db.session.rollback()
+    assert db.session.scalar(select(Registration.status)) == "expired"

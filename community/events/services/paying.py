@@ -25,6 +25,7 @@ __all__ = [
     "cancel_by_person",
     "checkout_for_registration",
     "confirm_if_paid",
+    "payment_page_for",
     "refund_registration",
 ]
 
@@ -63,6 +64,17 @@ def checkout_for_registration(registration_id: int, *, success_url: str, cancel_
     except DomainError:
         _release_after_failed_checkout(registration_id)
         raise
+
+
+def payment_page_for(registration) -> str:
+    """Where a registration awaiting payment pays; coming back lands on its manage page."""
+    from community.core.urls import external_url
+    from community.events.services.tickets import manage_token
+
+    here = external_url(
+        "events.manage", registration_id=registration.id, token=manage_token(registration)
+    )
+    return checkout_for_registration(registration.id, success_url=here + "?paid=1", cancel_url=here)
 
 
 def _release_after_failed_checkout(registration_id: int) -> None:

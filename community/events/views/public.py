@@ -14,7 +14,6 @@ from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
-from community.core.urls import external_url
 from community.events import services
 from community.events.forms import (
     CancelForm,
@@ -133,6 +132,11 @@ def register(slug: str):
         "awaiting_payment": _("Your place is held. Complete the payment to confirm it."),
     }
     flash(messages.get(registration.status, ""), "success")
+    if registration.status == "awaiting_payment" and payments.gateway() is not None:
+        try:
+            return redirect(services.payment_page_for(registration), code=303)
+        except DomainError as error:
+            flash(str(error), "error")
     return redirect(
         url_for(
             "events.manage",
@@ -189,11 +193,8 @@ def pay(registration_id: int, token: str):
     registration = _registration_or_404(registration_id, token)
     if not CancelForm().validate_on_submit():
         abort(400)
-    here = external_url("events.manage", registration_id=registration.id, token=token)
     try:
-        checkout_url = services.checkout_for_registration(
-            registration.id, success_url=here + "?paid=1", cancel_url=here
-        )
+        checkout_url = services.payment_page_for(registration)
     except DomainError as error:
         flash(str(error), "error")
         return redirect(url_for("events.manage", registration_id=registration_id, token=token))
