@@ -104,6 +104,7 @@ class Event(db.Model):
             name="registration_window_ordered",
         ),
         CheckConstraint("cancel_deadline_hours >= 0", name="cancel_deadline_not_negative"),
+        CheckConstraint("refund_percent BETWEEN 0 AND 100", name="refund_percent_range"),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
         Index("ix_events_status_ends_at", "status", "ends_at"),
@@ -140,6 +141,9 @@ class Event(db.Model):
     cancel_deadline_hours: Mapped[int] = mapped_column(
         Integer, default=24, server_default=text("24")
     )
+    # The refund policy: the share of the price given back to people who cancel a paid ticket
+    # before the deadline.
+    refund_percent: Mapped[int] = mapped_column(Integer, default=100, server_default=text("100"))
     cover_image: Mapped[str] = mapped_column(String(120), default="", server_default="")
     # Bumped when time, place or status change (calendar clients compare it).
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

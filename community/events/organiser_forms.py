@@ -279,6 +279,11 @@ class EventForm(FlaskForm):
         validators=[InputRequired(message=_l("Give a number of hours."))],
         render_kw={"inputmode": "numeric"},
     )
+    refund_percent = IntegerField(
+        _l("Refund (%) for paid tickets cancelled before the deadline"),
+        validators=[Optional()],
+        render_kw={"inputmode": "numeric"},
+    )
     cover_image = FileField(
         _l("Cover image"), render_kw={"accept": "image/png,image/jpeg,image/webp"}
     )
@@ -306,6 +311,7 @@ class EventForm(FlaskForm):
             data={
                 "timezone": config["DEFAULT_TIMEZONE"],
                 "cancel_deadline_hours": 24,
+                "refund_percent": 100,
                 "ticket_types": [
                     {
                         "slug": "general",
@@ -492,6 +498,8 @@ class EventForm(FlaskForm):
             registration_opens_at=self._converted["registration_opens_at"],
             registration_closes_at=self._converted["registration_closes_at"],
             cancel_deadline_hours=self.cancel_deadline_hours.data,
+            # Left empty, the policy is a full refund.
+            refund_percent=100 if self.refund_percent.data is None else self.refund_percent.data,
             ticket_types=tickets,
             questions=questions,
         )

@@ -85,3 +85,7 @@ def test_datetimes_come_back_aware_and_in_utc(app):
     assert event.starts_at == datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
     assert event.starts_at.tzinfo == UTC
     assert utcnow().tzinfo == UTC
+
+
+def test_event_refund_share_is_a_percentage(app):
+    _refused(_event(refund_percent=101), "ck_events_refund_percent_range")

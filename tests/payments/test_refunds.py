@@ -187,3 +187,24 @@ def test_an_admin_refunds_any_order_from_its_page_and_an_organiser_cannot(
     fake_stripe.flush()
     assert _order(order.id).status == "refunded"
     assert _status(registration) == "cancelled"
+
+
+@pytest.mark.parametrize(("share", "refunded"), [(50, "1500"), (0, None)])
+def test_a_person_cancelling_gets_the_share_the_events_policy_says(
+    client, paid, fake_stripe, share, refunded
+):
+    from community.events import services
+    from community.events.models import Event
+    from tests.conftest import submit
+
+    event, registration, _ = paid()
+    db.session.get(Event, event.id).refund_percent = share
+    db.session.commit()
+    path = f"/registrations/{registration.id}/{services.manage_token(registration)}"
+    submit(client, path, {}, post_path=path + "/cancel")
+    requests = fake_stripe.requests_to("POST", "/v1/refunds")
+    if refunded is None:
+        assert requests == []
+    else:
+        assert requests[-1].params["amount"] == refunded
+    assert _status(registration) == "cancelled"

@@ -114,6 +114,7 @@ class EventData:
     registration_opens_at: datetime | None = None
     registration_closes_at: datetime | None = None
     cancel_deadline_hours: int = 24
+    refund_percent: int = 100
     ticket_types: list[TicketTypeData] = field(default_factory=list)
     questions: list[QuestionData] = field(default_factory=list)
 
@@ -150,6 +151,8 @@ def _check(data: EventData) -> None:
         raise DomainError(
             _l("Registration must close after it opens."), field="registration_closes_at"
         )
+    if data.refund_percent is None or not 0 <= data.refund_percent <= 100:
+        raise DomainError(_l("Give a share from 0 to 100."), field="refund_percent")
     if data.cancel_deadline_hours is None or data.cancel_deadline_hours < 0:
         raise DomainError(_l("The deadline cannot be negative."), field="cancel_deadline_hours")
     if data.cancel_deadline_hours > MAX_CANCEL_DEADLINE_HOURS:
@@ -241,6 +244,7 @@ EVENT_FIELDS = [
     "registration_opens_at",
     "registration_closes_at",
     "cancel_deadline_hours",
+    "refund_percent",
 ]
 EVENT_DATETIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 # A change to these moves the event in people's calendars (SEQUENCE goes up).

@@ -118,12 +118,16 @@ def refund_registration(
 
 def cancel_by_person(registration_id: int) -> bool:
     """The person cancels (before the event's deadline, or leaves the waiting list); a paid
-    ticket is refunded in full, which is the events' refund policy. True if a refund started."""
+    ticket is refunded as the event's policy says (`refund_percent`). True if a refund started."""
     from community.events.services.registration import cancel_registration
 
-    cancel_registration(registration_id)
+    registration = cancel_registration(registration_id)
     order = payments.paid_order_for("ticket", str(registration_id))
     if order is None:
         return False
-    payments.refund_order(order, reason="cancelled by the person before the deadline")
+    share = registration.event.refund_percent
+    amount = (order.amount_minor - order.refunded_minor) * share // 100
+    if amount <= 0:
+        return False
+    payments.refund_order(order, amount, reason=f"cancelled before the deadline ({share}%)")
     return True
