@@ -180,6 +180,7 @@ def test_the_429_page_is_in_japanese_for_japanese_readers(client):
     assert "リクエストが多すぎます" in response.get_data(as_text=True)
 
 
+# Needs a Redis server; .ci/run starts one and sets TEST_REDIS_URL, so CI always runs this.
 @pytest.mark.skipif(
     not os.environ.get("TEST_REDIS_URL"),
     reason="TEST_REDIS_URL is not set (CI sets it); the Redis rate-limit storage is tested there",
