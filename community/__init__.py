@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
+    from community.calendar import services as calendar_services
     from community.core import security
     from community.core.views import register_error_handlers
     from community.events import fulfilment as ticket_fulfilment
@@ -33,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     from community.events import privacy as events_privacy
 
     events_privacy.register()
+    calendar_services.register()
     ticket_fulfilment.register()
     ticket_order_visibility.register()
     security.install(app)
@@ -54,6 +56,7 @@ def _configure_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     # Every model module is imported here so that migrations see the whole schema.
     import community.accounts.models
+    import community.calendar.models
     import community.events.models
     import community.payments.models  # noqa: F401
     from community.core.db import install_sqlite_hooks, render_migration_item

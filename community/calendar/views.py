@@ -1,34 +1,184 @@
-"""Calendar files: one event as .ics (the subscribable feeds come with the calendar work)."""
+"""The feeds over HTTP: `/calendar.ics`, `/calendar/<category or kind>.ics`, `/events/<slug>.ics`
+and the private `/calendar/u/<token>.ics`.
+
+Each answer carries a strong ETag computed from its bytes and a Last-Modified that never goes
+back; a matching If-None-Match (or, without one, If-Modified-Since) is answered 304. Feeds are
+never compressed: several calendar clients mishandle compressed feeds, and `no-transform` asks
+proxies not to either.
+"""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.http import http_date
 
-from community.calendar.ical import single_event_calendar
-from community.core.i18n import current_language
+from community.calendar import ical, services
 from community.core.urls import external_url
-from community.events import services
+from community.events import services as events
+from community.events.notify import manage_url
 
 bp = Blueprint("calendar", __name__)
+
+MAX_AGE = 300
+
+
+def requested_languages(default: tuple[str, ...] = ("ja", "en")) -> tuple[str, ...]:
+    language = request.args.get("lang")
+    return (language,) if language in ("ja", "en") else default
+
+
+def _labels(language: str) -> ical.Labels:
+    with force_locale(language):
+        return ical.Labels(
+            language=language,
+            online=_("Online"),
+            cancelled=_("Cancelled"),
+            waitlisted=_("Waiting list"),
+            offered=_("Place offered: confirm it"),
+            awaiting_payment=_("Payment pending"),
+            online_link=_("Online link"),
+            your_registration=_("Your registration"),
+            kinds=(("event", _("Event")), ("workshop", _("Workshop"))),
+        )
+
+
+def site_for(languages: tuple[str, ...]) -> ical.Site:
+    """The calendar's site in these languages (kept per process: it changes only on deploy)."""
+    cache = current_app.extensions.setdefault("calendar_sites", {})
+    site = cache.get(languages)
+    if site is None:
+        config = current_app.config
+        _sender_name, address = parseaddr(config["MAIL_DEFAULT_SENDER"])
+        site = ical.Site(
+            domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
+            organizer_name=_in(languages, lambda: _("Tokyo Tech Community")),
+            organizer_email=address,
+            labels=tuple(_labels(language) for language in languages),
+            event_url=lambda slug: external_url("events.detail", slug=slug),
+        )
+        cache[languages] = site
+    return site
+
+
+def _in(languages: tuple[str, ...], text) -> str:
+    """A text in each language, joined: "東京… / Tokyo …"."""
+    values = []
+    for language in languages:
+        with force_locale(language):
+            values.append(str(text()))
+    return " / ".join(dict.fromkeys(values))
+
+
+def header_for(languages: tuple[str, ...], name, description, source_url: str) -> bytes:
+    return ical.calendar_header(
+        name=_in(languages, name),
+        description=_in(languages, description),
+        timezone=current_app.config["DEFAULT_TIMEZONE"],
+        source_url=source_url,
+    )
+
+
+def _if_none_match(etag: str) -> bool:
+    tags = request.if_none_match
+    return bool(tags) and (tags.star_tag or tags.contains_weak(etag))
+
+
+def _respond(served: services.Served, *, private: bool, filename: str) -> Response:
+    headers = {
+        "ETag": f'"{served.etag}"',
+        "Last-Modified": http_date(served.modified_at),
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={MAX_AGE}, no-transform",
+    }
+    if private:
+        headers["X-Robots-Tag"] = "noindex, nofollow"
+    since = request.if_modified_since
+    not_modified = _if_none_match(served.etag) or (
+        not request.if_none_match
+        and since is not None
+        and served.modified_at.replace(microsecond=0) <= since
+    )
+    if not_modified or served.body is None:
+        return Response(status=304, headers=headers)
+    headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return Response(served.body, status=200, headers=headers, content_type=_CONTENT_TYPE)
+
+
+_CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def _scope_names(scope: services.Scope):
+    if scope.kind == "workshop":
+        return lambda: _("Tokyo Tech Community: workshops")
+    if scope.kind == "event":
+        return lambda: _("Tokyo Tech Community: events")
+    if scope.category_slug:
+        category = events.find_category(scope.category_slug)
+        return lambda: _("Tokyo Tech Community: %(category)s", category=category.name)
+    return lambda: _("Tokyo Tech Community")
+
+
+def _public(scope: services.Scope | None, filename: str) -> Response:
+    if scope is None:
+        abort(404)
+    languages = requested_languages()
+    header = header_for(
+        languages,
+        _scope_names(scope),
+        lambda: _("Events and workshops of the Tokyo Tech Community."),
+        request.base_url,
+    )
+    served = services.public_feed(scope, site_for(languages), header, if_none_match=_if_none_match)
+    return _respond(served, private=False, filename=filename)
+
+
+@bp.get("/calendar.ics")
+def public_feed():
+    return _public(services.public_scope(None), "calendar.ics")
+
+
+@bp.get("/calendar/<name>.ics")
+def scoped_feed(name: str):
+    return _public(services.public_scope(name), f"{name}.ics")
 
 
 @bp.get("/events/<slug>.ics")
 def event_ics(slug: str):
-    event = services.get_published_event(slug)
+    event = events.get_published_event(slug)
     if event is None:
         abort(404)
-    language = request.args.get("lang") if request.args.get("lang") in ("ja", "en") else None
-    body = single_event_calendar(
-        event,
-        domain=urlsplit(current_app.config["BASE_URL"]).hostname or "localhost",
-        url=external_url("events.detail", slug=event.slug),
-        language=language or current_language(),
-        stamp=event.updated_at,
+    languages = requested_languages()
+    header = header_for(
+        languages,
+        lambda: event.title,
+        lambda: _("An event of the Tokyo Tech Community."),
+        request.base_url,
     )
-    headers = {
-        "Content-Type": "text/calendar; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{event.slug}.ics"',
-    }
-    return body, 200, headers
+    served = services.event_feed(event, site_for(languages), header, if_none_match=_if_none_match)
+    response = _respond(served, private=False, filename=f"{event.slug}.ics")
+    if response.status_code == 200:
+        response.headers["Content-Disposition"] = f'attachment; filename="{event.slug}.ics"'
+    return response
+
+
+@bp.get("/calendar/u/<token>.ics")
+def private_feed(token: str):
+    feed = services.find_feed(token)
+    if feed is None:
+        abort(404)
+    owner = services.feed_owner(feed)
+    languages = requested_languages((owner.language,))
+    header = header_for(
+        languages,
+        lambda: _("Tokyo Tech Community: my registrations"),
+        lambda: _("The events you registered for at the Tokyo Tech Community."),
+        "",
+    )
+    served = services.private_feed(
+        feed, site_for(languages), header, manage_url, if_none_match=_if_none_match
+    )
+    return _respond(served, private=True, filename="my-events.ics")

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -106,6 +107,11 @@ class Event(db.Model):
         CheckConstraint("cancel_deadline_hours >= 0", name="cancel_deadline_not_negative"),
         CheckConstraint("refund_percent BETWEEN 0 AND 100", name="refund_percent_range"),
         CheckConstraint("sequence >= 0", name="sequence_not_negative"),
+        CheckConstraint(
+            "(latitude IS NULL) = (longitude IS NULL)", name="geo_latitude_with_longitude"
+        ),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="geo_latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="geo_longitude_range"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
         Index("ix_events_status_ends_at", "status", "ends_at"),
     )
@@ -129,6 +135,9 @@ class Event(db.Model):
     venue_address: Mapped[str] = mapped_column(String(300), default="")
     map_url: Mapped[str] = mapped_column(String(500), default="")
     online_url: Mapped[str] = mapped_column(String(500), default="")
+    # The venue's position (WGS 84 degrees), for maps and the calendars' GEO; both or neither.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")

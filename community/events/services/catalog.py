@@ -6,15 +6,16 @@ and categories are loaded with the events, never one by one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
 from community.events.models import (
+    ACTIVE,
     EVENT_LANGUAGES,
     FORMATS,
     KINDS,
@@ -29,11 +30,15 @@ __all__ = [
     "Page",
     "can_manage",
     "categories",
+    "event_stamps",
     "events_run_by",
+    "events_with_ids",
+    "find_category",
     "find_visible_event",
     "get_published_event",
     "list_events",
     "past_events",
+    "person_registrations",
     "upcoming_events",
     "waitlist_lengths",
 ]
@@ -129,6 +134,70 @@ def upcoming_events(limit: int = 6) -> list[Event]:
 
 def past_events(limit: int = 50) -> list[Event]:
     return list_events(past=True, per_page=limit, with_tickets=False).items
+
+
+def event_stamps(filters: EventFilters) -> list:
+    """What calendars need to tell whether anything changed, without loading whole events: per
+    public event (earliest first), its id, modification stamp, sequence, status and category."""
+    query = (
+        select(
+            Event.id,
+            Event.updated_at,
+            Event.sequence,
+            Event.status,
+            Category.slug,
+            Category.name_ja,
+            Category.name_en,
+        )
+        .outerjoin(Category, Event.category_id == Category.id)
+        .where(Event.status.in_(PUBLIC_STATUSES))
+        .order_by(Event.starts_at, Event.id)
+    )
+    category = filters.category
+    query = replace(filters, category=None).apply(query)
+    if category:
+        query = query.where(Category.slug == category)
+    return list(db.session.execute(query))
+
+
+def events_with_ids(ids: list[int]) -> list[Event]:
+    """Public events by id, in the order given (categories come with them)."""
+    if not ids:
+        return []
+    query = select(Event).where(Event.id.in_(ids), Event.status.in_(PUBLIC_STATUSES))
+    found = {event.id: event for event in db.session.scalars(query)}
+    return [found[event_id] for event_id in ids if event_id in found]
+
+
+def person_registrations(
+    *, user_id: int | None, email: str | None, starts_from: datetime
+) -> list[Registration]:
+    """One person's active registrations for public events from `starts_from` on, earliest
+    first: by account (and the account's address), or by address alone for a guest."""
+    owner = []
+    if user_id is not None:
+        owner.append(Registration.user_id == user_id)
+    if email:
+        owner.append(Registration.email == email)
+    if not owner:
+        return []
+    query = (
+        select(Registration)
+        .join(Event, Registration.event_id == Event.id)
+        .where(
+            or_(*owner),
+            Registration.status.in_(ACTIVE),
+            Event.status.in_(PUBLIC_STATUSES),
+            Event.starts_at >= starts_from,
+        )
+        .options(contains_eager(Registration.event))
+        .order_by(Event.starts_at, Event.id, Registration.id)
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def find_category(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug[:60]))
 
 
 def categories() -> list[Category]:

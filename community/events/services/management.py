@@ -109,6 +109,8 @@ class EventData:
     venue_address: str = ""
     map_url: str = ""
     online_url: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
     timezone: str = "Asia/Tokyo"
     language: str = "ja"
     registration_opens_at: datetime | None = None
@@ -164,6 +166,14 @@ def _check(data: EventData) -> None:
         raise DomainError(_l("Give the venue."), field="venue_name")
     if data.format in ("online", "hybrid") and not data.online_url.strip():
         raise DomainError(_l("Give the online link."), field="online_url")
+    if (data.latitude is None) != (data.longitude is None):
+        raise DomainError(
+            _l("Give both the latitude and the longitude, or neither."), field="latitude"
+        )
+    if data.latitude is not None and not -90 <= data.latitude <= 90:
+        raise DomainError(_l("A latitude is between -90 and 90."), field="latitude")
+    if data.longitude is not None and not -180 <= data.longitude <= 180:
+        raise DomainError(_l("A longitude is between -180 and 180."), field="longitude")
     for url_field in ("online_url", "map_url", "materials_url"):
         value = getattr(data, url_field).strip()
         if value and not value.startswith(("https://", "http://")):
@@ -237,6 +247,8 @@ EVENT_FIELDS = [
     "venue_address",
     "map_url",
     "online_url",
+    "latitude",
+    "longitude",
     "starts_at",
     "ends_at",
     "timezone",
@@ -248,7 +260,17 @@ EVENT_FIELDS = [
 ]
 EVENT_DATETIME_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at")
 # A change to these moves the event in people's calendars (SEQUENCE goes up).
-_SCHEDULE_FIELDS = ("starts_at", "ends_at", "timezone", "venue_name", "venue_address", "format")
+_SCHEDULE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "venue_name",
+    "venue_address",
+    "format",
+    "online_url",
+    "latitude",
+    "longitude",
+)
 
 
 def create_event(data: EventData, organiser: User) -> Event:

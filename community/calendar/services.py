@@ -1,0 +1,393 @@
+"""The calendar domain's rules: which events each feed holds, private feeds' secret addresses,
+and serving feeds so that an unchanged one costs almost nothing.
+
+A feed is fingerprinted from what it is built from (each event's id, modification stamp,
+sequence, status and category, plus the calendar's header and words). The same fingerprint
+means the same bytes, so:
+- a process keeps the bytes of the feeds it served, by fingerprint (`FeedStore`);
+- every process records a feed's fingerprint, ETag and modification time in
+  `calendar_feed_versions`, so a matching conditional request is answered 304 without building,
+  and `Last-Modified` moves forward whenever the bytes change, never back.
+Events are read through the events domain's services; this module writes only its own tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from community.accounts.models import User
+from community.calendar import ical
+from community.calendar.models import FeedVersion, PrivateFeed
+from community.core.db import db, utcnow
+from community.events import services as events
+from community.events.models import Event, Registration
+
+# Past events stay this long in the feeds, so that last week's still shows in people's calendars.
+WINDOW = timedelta(days=30)
+# Google Calendar ignores a feed larger than 1 MB: the furthest events make way first.
+MAX_FEED_BYTES = 1_000_000
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+KIND_FEEDS = {"events": "event", "workshops": "workshop"}
+# A person's best claim on an event comes first when two registrations name the same one.
+_STATUS_RANK = {"confirmed": 0, "offered": 1, "awaiting_payment": 2, "waitlisted": 3}
+
+components = ical.ComponentCache()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which public events a feed holds: all, one kind, or one category."""
+
+    key: str
+    kind: str | None = None
+    category_slug: str | None = None
+
+
+def public_scope(name: str | None) -> Scope | None:
+    """`None` for the whole calendar, "events"/"workshops" for a kind, else a category's slug;
+    None when there is no such category."""
+    if name is None:
+        return Scope("all")
+    if name in KIND_FEEDS:
+        return Scope(f"kind:{name}", kind=KIND_FEEDS[name])
+    category = events.find_category(name)
+    if category is None:
+        return None
+    return Scope(f"category:{category.slug}", category_slug=category.slug)
+
+
+@dataclass(frozen=True)
+class Served:
+    """A feed as it stands: its ETag and modification time, and its bytes unless the request's
+    ETag matched (then `body` is None and nothing was built)."""
+
+    etag: str
+    modified_at: datetime
+    body: bytes | None
+
+
+class FeedStore:
+    """Served feeds' bytes per process, by feed and fingerprint, within a byte budget."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._entries: OrderedDict[tuple[str, str], Served] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.max_bytes = max_bytes
+
+    def get(self, key: str, fingerprint: str) -> Served | None:
+        with self._lock:
+            found = self._entries.get((key, fingerprint))
+            if found is not None:
+                self._entries.move_to_end((key, fingerprint))
+            return found
+
+    def put(self, key: str, fingerprint: str, served: Served) -> None:
+        with self._lock:
+            old = self._entries.pop((key, fingerprint), None)
+            if old is not None:
+                self._size -= len(old.body or b"")
+            self._entries[(key, fingerprint)] = served
+            self._size += len(served.body or b"")
+            while self._size > self.max_bytes and len(self._entries) > 1:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= len(dropped.body or b"")
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+feeds = FeedStore()
+
+
+def clear_caches() -> None:
+    components.clear()
+    feeds.clear()
+
+
+def _fingerprint(header: bytes, site: ical.Site, rows: list) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((ical.FORMAT_VERSION, site.domain, site.labels)).encode())
+    digest.update(header)
+    for row in rows:
+        digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def _etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def _serve(
+    key: str,
+    fingerprint: str,
+    newest: datetime | None,
+    if_none_match: Callable[[str], bool],
+    build: Callable[[], bytes],
+) -> Served:
+    served = feeds.get(key, fingerprint)
+    if served is not None:
+        return served
+    recorded = db.session.get(FeedVersion, key)
+    if recorded is not None and recorded.inputs == fingerprint and if_none_match(recorded.etag):
+        return Served(recorded.etag, recorded.modified_at, None)
+    body = build()
+    etag = _etag(body)
+    modified_at = _record(key, fingerprint, etag, newest)
+    served = Served(etag, modified_at, body)
+    feeds.put(key, fingerprint, served)
+    return served
+
+
+def _record(key: str, fingerprint: str, etag: str, newest: datetime | None) -> datetime:
+    """The feed's modification time: kept while its bytes stay the same, moved forward (never
+    back) when they change. Two processes racing to record the same change agree."""
+    for _attempt in range(3):
+        recorded = db.session.get(FeedVersion, key, populate_existing=True)
+        if recorded is not None and recorded.etag == etag:
+            if recorded.inputs != fingerprint:
+                recorded.inputs = fingerprint
+                db.session.commit()
+            return recorded.modified_at
+        candidate = (newest or utcnow()).replace(microsecond=0)
+        if recorded is not None:
+            candidate = max(candidate, recorded.modified_at + timedelta(seconds=1))
+            recorded.inputs, recorded.etag, recorded.modified_at = fingerprint, etag, candidate
+        else:
+            db.session.add(
+                FeedVersion(key=key, inputs=fingerprint, etag=etag, modified_at=candidate)
+            )
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return candidate
+    return candidate
+
+
+# --- public feeds ---------------------------------------------------------------------------------
+
+
+def window_start(moment: datetime | None = None) -> datetime:
+    return (moment or utcnow()) - WINDOW
+
+
+def public_feed(
+    scope: Scope,
+    site: ical.Site,
+    header: bytes,
+    *,
+    if_none_match: Callable[[str], bool] = lambda etag: False,
+) -> Served:
+    filters = events.EventFilters(
+        kind=scope.kind, category=scope.category_slug, starts_from=window_start()
+    )
+    rows = events.event_stamps(filters)
+    fingerprint = _fingerprint(header, site, rows)
+    newest = max((row.updated_at for row in rows), default=None)
+    key = f"public:{scope.key}:{'+'.join(site.languages)}"
+
+    def build() -> bytes:
+        found = events.events_with_ids([row.id for row in rows])
+        return ical.feed(found, site, header=header, cache=components, max_bytes=MAX_FEED_BYTES)
+
+    return _serve(key, fingerprint, newest, if_none_match, build)
+
+
+def build_from_scratch(found: list[Event], site: ical.Site, header: bytes) -> bytes:
+    """The same feed with nothing reused (the benchmark's baseline)."""
+    return ical.feed(found, site, header=header, cache=None, max_bytes=MAX_FEED_BYTES)
+
+
+def event_feed(
+    event: Event,
+    site: ical.Site,
+    header: bytes,
+    *,
+    if_none_match: Callable[[str], bool] = lambda etag: False,
+) -> Served:
+    category = event.category
+    rows = [
+        (
+            event.id,
+            event.updated_at,
+            event.sequence,
+            event.status,
+            (category.slug, category.name_ja, category.name_en) if category else None,
+        )
+    ]
+    key = f"event:{event.id}:{'+'.join(site.languages)}"
+    return _serve(
+        key,
+        _fingerprint(header, site, rows),
+        event.updated_at,
+        if_none_match,
+        lambda: ical.feed([event], site, header=header, cache=components),
+    )
+
+
+# --- private feeds --------------------------------------------------------------------------------
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _feed_where(condition) -> PrivateFeed | None:
+    return db.session.scalar(select(PrivateFeed).where(condition))
+
+
+def _get_or_create(condition, **owner) -> PrivateFeed:
+    found = _feed_where(condition)
+    if found is not None:
+        return found
+    feed = PrivateFeed(token=_new_token(), **owner)
+    db.session.add(feed)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request made it first: theirs is the one.
+        db.session.rollback()
+        return _feed_where(condition)
+    return feed
+
+
+def feed_for_user(user: User) -> PrivateFeed:
+    return _get_or_create(PrivateFeed.user_id == user.id, user_id=user.id)
+
+
+def feed_for_registration(registration: Registration) -> PrivateFeed:
+    """The feed a manage link shows: the account's when the registration has one, else the one
+    of its e-mail address (every registration of that address, for a guest)."""
+    if registration.user_id is not None:
+        return _get_or_create(
+            PrivateFeed.user_id == registration.user_id, user_id=registration.user_id
+        )
+    return _get_or_create(PrivateFeed.email == registration.email, email=registration.email)
+
+
+def rotate_feed(feed: PrivateFeed) -> PrivateFeed:
+    """A new secret address; the old one answers 404 from now on."""
+    feed.token = _new_token()
+    feed.rotated_at = utcnow()
+    db.session.commit()
+    return feed
+
+
+def find_feed(token: str) -> PrivateFeed | None:
+    """The feed of a token, or None: malformed, rotated away and unknown tokens look the same."""
+    if not TOKEN_RE.match(token or ""):
+        return None
+    feed = _feed_where(PrivateFeed.token == token)
+    if feed is None:
+        return None
+    if feed.user_id is not None:
+        owner = db.session.get(User, feed.user_id)
+        if owner is None or not owner.is_active:
+            return None
+    return feed
+
+
+@dataclass(frozen=True)
+class Owner:
+    user_id: int | None
+    email: str | None
+    language: str
+
+
+def feed_owner(feed: PrivateFeed) -> Owner:
+    if feed.user_id is not None:
+        user = db.session.get(User, feed.user_id)
+        return Owner(user.id, user.email, user.locale)
+    latest = db.session.scalar(
+        select(Registration.locale)
+        .where(Registration.email == feed.email)
+        .order_by(Registration.created_at.desc(), Registration.id.desc())
+        .limit(1)
+    )
+    return Owner(None, feed.email, latest or "ja")
+
+
+def private_feed(
+    feed: PrivateFeed,
+    site: ical.Site,
+    header: bytes,
+    manage_url: Callable[[Registration], str],
+    *,
+    if_none_match: Callable[[str], bool] = lambda etag: False,
+) -> Served:
+    owner = feed_owner(feed)
+    registrations = events.person_registrations(
+        user_id=owner.user_id, email=owner.email, starts_from=window_start()
+    )
+    chosen: dict[int, Registration] = {}
+    for registration in registrations:
+        held = chosen.get(registration.event_id)
+        if held is None or _STATUS_RANK[registration.status] < _STATUS_RANK[held.status]:
+            chosen[registration.event_id] = registration
+    mine = list(chosen.values())
+    rows = [
+        (
+            r.event.id,
+            r.event.updated_at,
+            r.event.sequence,
+            r.event.status,
+            r.event.category_id,
+            r.id,
+            r.status,
+            r.updated_at,
+        )
+        for r in mine
+    ]
+    fingerprint = _fingerprint(header, site, rows)
+    stamps = [r.event.updated_at for r in mine] + [r.updated_at for r in mine]
+    newest = max(stamps, default=None)
+    key = f"private:{feed.id}:{'+'.join(site.languages)}"
+
+    def build() -> bytes:
+        personal = [ical.Personal(r.status, manage_url(r)) for r in mine]
+        return ical.feed(
+            [r.event for r in mine],
+            site,
+            header=header,
+            cache=components,
+            personal=personal,
+            max_bytes=MAX_FEED_BYTES,
+        )
+
+    return _serve(key, fingerprint, newest, if_none_match, build)
+
+
+# --- personal data --------------------------------------------------------------------------------
+
+
+def export_feeds(user: User) -> dict:
+    feed = _feed_where(or_(PrivateFeed.user_id == user.id, PrivateFeed.email == user.email))
+    return {"private_feed": bool(feed), "created_at": feed.created_at.isoformat() if feed else None}
+
+
+def erase_feeds(user: User) -> None:
+    db.session.execute(
+        delete(PrivateFeed).where(
+            or_(PrivateFeed.user_id == user.id, PrivateFeed.email == user.email)
+        )
+    )
+
+
+def register() -> None:
+    from community.accounts.services import register_personal_data
+
+    register_personal_data("calendar", export_feeds, erase_feeds)
