@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
+    from community.calendar import invitations as calendar_invitations
     from community.calendar import services as calendar_services
     from community.core import security
     from community.core.views import register_error_handlers
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     events_privacy.register()
     calendar_services.register()
+    calendar_invitations.register()
     ticket_fulfilment.register()
     ticket_order_visibility.register()
     security.install(app)
@@ -92,6 +94,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from community.accounts.views import admin_bp as accounts_admin_bp
     from community.accounts.views import bp as accounts_bp
+    from community.calendar.pages import bp as calendar_pages_bp
     from community.calendar.views import bp as calendar_bp
     from community.core.views import bp as core_bp
     from community.events.views import bp as events_bp
@@ -106,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts_bp,
         accounts_admin_bp,
         calendar_bp,
+        calendar_pages_bp,
         events_bp,
         payments_bp,
         payments_admin_bp,
