@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,8 +41,6 @@ TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 KIND_FEEDS = {"events": "event", "workshops": "workshop"}
 # A person's best claim on an event comes first when two registrations name the same one.
 _STATUS_RANK = {"confirmed": 0, "offered": 1, "awaiting_payment": 2, "waitlisted": 3}
-
-components = ical.ComponentCache()
 
 
 @dataclass(frozen=True)
@@ -109,12 +108,23 @@ class FeedStore:
             self._size = 0
 
 
-feeds = FeedStore()
+class Caches:
+    """One app's caches (kept on the app: each app, and so each test's database, has its own)."""
+
+    def __init__(self) -> None:
+        self.components = ical.ComponentCache()
+        self.feeds = FeedStore()
+
+    def clear(self) -> None:
+        self.components.clear()
+        self.feeds.clear()
 
 
-def clear_caches() -> None:
-    components.clear()
-    feeds.clear()
+def caches() -> Caches:
+    found = current_app.extensions.get("calendar_caches")
+    if found is None:
+        found = current_app.extensions["calendar_caches"] = Caches()
+    return found
 
 
 def _fingerprint(header: bytes, site: ical.Site, rows: list) -> str:
@@ -137,7 +147,7 @@ def _serve(
     if_none_match: Callable[[str], bool],
     build: Callable[[], bytes],
 ) -> Served:
-    served = feeds.get(key, fingerprint)
+    served = caches().feeds.get(key, fingerprint)
     if served is not None:
         return served
     recorded = db.session.get(FeedVersion, key)
@@ -147,7 +157,7 @@ def _serve(
     etag = _etag(body)
     modified_at = _record(key, fingerprint, etag, newest)
     served = Served(etag, modified_at, body)
-    feeds.put(key, fingerprint, served)
+    caches().feeds.put(key, fingerprint, served)
     return served
 
 
@@ -202,7 +212,9 @@ def public_feed(
 
     def build() -> bytes:
         found = events.events_with_ids([row.id for row in rows])
-        return ical.feed(found, site, header=header, cache=components, max_bytes=MAX_FEED_BYTES)
+        return ical.feed(
+            found, site, header=header, cache=caches().components, max_bytes=MAX_FEED_BYTES
+        )
 
     return _serve(key, fingerprint, newest, if_none_match, build)
 
@@ -235,7 +247,7 @@ def event_feed(
         _fingerprint(header, site, rows),
         event.updated_at,
         if_none_match,
-        lambda: ical.feed([event], site, header=header, cache=components),
+        lambda: ical.feed([event], site, header=header, cache=caches().components),
     )
 
 
@@ -363,7 +375,7 @@ def private_feed(
             [r.event for r in mine],
             site,
             header=header,
-            cache=components,
+            cache=caches().components,
             personal=personal,
             max_bytes=MAX_FEED_BYTES,
         )
