@@ -215,6 +215,7 @@ def timezones_for(events: Iterable[Event]) -> list[bytes]:
     return [timezone_bytes(tzid, *span) for tzid, span in sorted(years.items())]
 
 
+@lru_cache(maxsize=512)
 def calendar_header(
     *,
     name: str,
