@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from community.accounts.models import User
 from community.calendar import ical
@@ -184,6 +184,9 @@ def _record(key: str, fingerprint: str, etag: str, newest: datetime | None) -> d
         except IntegrityError:
             db.session.rollback()
             continue
+        except OperationalError:
+            # A busy database must not cost the reader the feed: the next request records it.
+            db.session.rollback()
         return candidate
     return candidate
 
@@ -357,7 +360,7 @@ def private_feed(
             r.event.updated_at,
             r.event.sequence,
             r.event.status,
-            r.event.category_id,
+            (r.event.category.name_ja, r.event.category.name_en) if r.event.category else None,
             r.id,
             r.status,
             r.updated_at,

@@ -32,6 +32,14 @@ def requested_languages(default: tuple[str, ...] = ("ja", "en")) -> tuple[str, .
     return (language,) if language in ("ja", "en") else default
 
 
+def _source_url() -> str:
+    """This feed's address for SOURCE: from BASE_URL, never from the request's Host header or
+    stray query parameters (either would change the bytes and so the ETag)."""
+    language = request.args.get("lang")
+    query = f"?lang={language}" if language in ("ja", "en") else ""
+    return current_app.config["BASE_URL"] + request.path + query
+
+
 def _labels(language: str) -> ical.Labels:
     with force_locale(language):
         return ical.Labels(
@@ -130,7 +138,7 @@ def _public(scope: services.Scope | None, filename: str) -> Response:
         languages,
         _scope_names(scope),
         lambda: _("Events and workshops of the Tokyo Tech Community."),
-        request.base_url,
+        _source_url(),
     )
     served = services.public_feed(scope, site_for(languages), header, if_none_match=_if_none_match)
     return _respond(served, private=False, filename=filename)
@@ -156,7 +164,7 @@ def event_ics(slug: str):
         languages,
         lambda: event.title,
         lambda: _("An event of the Tokyo Tech Community."),
-        request.base_url,
+        _source_url(),
     )
     served = services.event_feed(event, site_for(languages), header, if_none_match=_if_none_match)
     response = _respond(served, private=False, filename=f"{event.slug}.ics")
