@@ -27,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_template_helpers(app)
 
     from community.calendar import invitations as calendar_invitations
+    from community.calendar import pages as calendar_pages
     from community.calendar import services as calendar_services
     from community.core import security
     from community.core.views import register_error_handlers
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     events_privacy.register()
     calendar_services.register()
+    calendar_pages.register()
     calendar_invitations.register()
     ticket_fulfilment.register()
     ticket_order_visibility.register()

@@ -36,6 +36,7 @@ from community.accounts.forms import (
     RoleForm,
     SignupForm,
 )
+from community.accounts.sections import profile_sections
 from community.core.errors import DomainError
 from community.core.i18n import current_language
 from community.core.security import is_safe_next, safe_next
@@ -209,7 +210,11 @@ def _profile_forms(**overrides):
 
 
 def _render_profile(status: int = 200, **overrides):
-    return render_template("accounts/profile.html", **_profile_forms(**overrides)), status
+    return render_template(
+        "accounts/profile.html",
+        **_profile_forms(**overrides),
+        sections=profile_sections(_me()),
+    ), status
 
 
 @bp.get("/profile")

@@ -108,8 +108,8 @@ def _marker(site: Site, key: str) -> str:
 
 def _location(event: Event, site: Site, personal: Personal | None) -> str:
     online = " / ".join(dict.fromkeys(labels.online for labels in site.labels))
-    if personal is not None and event.online_url and event.format == "online":
-        return event.online_url
+    if personal is not None and personal.status == "confirmed" and event.format == "online":
+        return event.online_url or online
     venue = ", ".join(part for part in (event.venue_name, event.venue_address) if part)
     if event.format == "online":
         return online
@@ -122,7 +122,8 @@ def _description(event: Event, site: Site, url: str, personal: Personal | None) 
     parts = _texts(event, "summary", site.languages)
     parts.append(url)
     if personal is not None:
-        if event.online_url and event.is_online:
+        # Like the manage page: the way in is for people with a confirmed place only.
+        if personal.status == "confirmed" and event.online_url and event.is_online:
             label = " / ".join(dict.fromkeys(labels.online_link for labels in site.labels))
             parts.append(f"{label}: {event.online_url}")
         label = " / ".join(dict.fromkeys(labels.your_registration for labels in site.labels))

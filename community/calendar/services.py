@@ -148,9 +148,18 @@ def _serve(
     build: Callable[[], bytes],
 ) -> Served:
     served = caches().feeds.get(key, fingerprint)
-    if served is not None:
-        return served
     recorded = db.session.get(FeedVersion, key)
+    if served is not None:
+        # The recorded version is the authority: a fingerprint can come back (a cancelled
+        # registration leaves the feed as it was before), and its time must still move forward.
+        if recorded is not None and recorded.etag == served.etag:
+            if recorded.modified_at != served.modified_at:
+                served = Served(served.etag, recorded.modified_at, served.body)
+                caches().feeds.put(key, fingerprint, served)
+            return served
+        served = Served(served.etag, _record(key, fingerprint, served.etag, newest), served.body)
+        caches().feeds.put(key, fingerprint, served)
+        return served
     if recorded is not None and recorded.inputs == fingerprint and if_none_match(recorded.etag):
         return Served(recorded.etag, recorded.modified_at, None)
     body = build()

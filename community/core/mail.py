@@ -2,7 +2,9 @@
 
 Without MAIL_SERVER (development), each message is written to the log and to instance/mail/ as an
 .eml file instead. Callers pass a template name under templates/mail/ and a lazily translated
-subject; both are rendered under the recipient's locale.
+subject; both are rendered under the recipient's locale. Further parts (files, or a third version
+of the body such as a calendar invitation) come in as `Attachment`s; what they hold is the
+caller's business.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Attachment:
+    """A part beyond the text and HTML bodies: a file attached to the message or, with
+    `alternative`, one more version of the body itself, placed after the HTML inside
+    multipart/alternative (where mail clients look for a calendar invitation). An alternative
+    has no file name: `filename` is used only for an attached file."""
+
     filename: str
     content: bytes
     maintype: str
     subtype: str
     params: dict[str, str] | None = None
+    alternative: bool = False
 
 
 class MailError(Exception):
@@ -56,7 +64,16 @@ def build_message(
     message["Message-ID"] = make_msgid(domain="community.local")
     message.set_content(text)
     message.add_alternative(html, subtype="html")
-    for attachment in attachments:
+    # Alternatives first: once a file is attached the message is multipart/mixed, and
+    # add_alternative() would no longer reach the multipart/alternative inside it.
+    for alternative in (part for part in attachments if part.alternative):
+        message.add_alternative(
+            alternative.content,
+            maintype=alternative.maintype,
+            subtype=alternative.subtype,
+            params=alternative.params or {},
+        )
+    for attachment in (part for part in attachments if not part.alternative):
         message.add_attachment(
             attachment.content,
             maintype=attachment.maintype,

@@ -77,6 +77,10 @@ def _in(values: tuple[str, ...]) -> str:
 
 class Category(db.Model):
     __tablename__ = "categories"
+    # /calendar/events.ics and /calendar/workshops.ics are the kinds' feeds, not categories'.
+    __table_args__ = (
+        CheckConstraint("slug NOT IN ('events', 'workshops')", name="slug_not_a_kind_feed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(60), unique=True)

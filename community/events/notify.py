@@ -1,14 +1,19 @@
 """E-mails to registrants, in each one's language: what happened to their registration, with
-their manage link (and the online link once they have a confirmed place)."""
+their manage link (and the online link once they have a confirmed place).
+
+Domains built on this one add parts to these e-mails (the calendar's invitations) through
+`register_mail_parts`: events never imports them.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 from flask_babel import lazy_gettext as _l
 
 from community.core.db import db
-from community.core.mail import send_mail
+from community.core.mail import Attachment, send_mail
 from community.core.urls import external_url
 from community.events.models import Event, Registration
 
@@ -25,7 +30,31 @@ SUBJECTS = {
     "offer_expired": _l("Your offer has expired: %(title)s"),
     "reminder": _l("Reminder: %(title)s"),
     "event_cancelled": _l("Cancelled: %(title)s"),
+    "event_changed": _l("New time or place: %(title)s"),
 }
+
+# (kind, registration) → the further parts of that e-mail, or None.
+MailParts = Callable[[str, Registration], Iterable[Attachment] | None]
+_mail_parts: dict[str, MailParts] = {}
+
+
+def register_mail_parts(name: str, parts: MailParts) -> None:
+    """Have `parts` add to every registration e-mail (once per name: each app registers again)."""
+    _mail_parts[name] = parts
+
+
+def _extra_parts(kind: str, registration: Registration) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    for name, parts in _mail_parts.items():
+        try:
+            found.extend(parts(kind, registration) or ())
+        except Exception:
+            # The e-mail says what happened to the person's place: it goes without the extra
+            # parts rather than not at all, and the log says why.
+            log.exception(
+                "%s parts for a %r e-mail to registration %s", name, kind, registration.id
+            )
+    return tuple(found)
 
 
 def manage_url(registration: Registration) -> str:
@@ -54,6 +83,7 @@ def send_registration_mail(kind: str, registration: Registration, **extra) -> bo
         _Formatted(subject, title=title),
         "events/registration",
         language,
+        _extra_parts(kind, registration),
         kind=kind,
         registration=registration,
         event=event,

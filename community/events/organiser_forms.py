@@ -9,7 +9,9 @@ business, not this module's.
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -73,6 +75,8 @@ MIN_YEAR, MAX_YEAR = 2000, 2200
 # PostgreSQL refuses NUL in text; no field needs other control characters (text areas keep lines).
 _LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 _TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# "35.65800, 139.70160": what map sites copy for a place, pasted whole into the latitude box.
+_COORDINATE_PAIR = re.compile(r"^\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*$")
 
 
 class NoControlCharacters:
@@ -128,6 +132,18 @@ def to_utc(text: str, timezone: str) -> datetime:
     if moment.astimezone(zone).replace(tzinfo=None) != naive:
         raise ValueError("no such time in this zone")
     return moment
+
+
+def parse_coordinate(text: str | None) -> float | None:
+    """A latitude or longitude in decimal degrees as typed (full-width digits from a Japanese
+    input method included); None when empty. Raises ValueError for anything else."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    if not text:
+        return None
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
 
 
 def slugify(text: str) -> str:
@@ -258,6 +274,8 @@ class EventForm(FlaskForm):
     venue_name = _text(_l("Venue"), 200)
     venue_address = _text(_l("Venue address"), 300)
     map_url = _url(_l("Map link"))
+    latitude = _text(_l("Latitude"), 40, render_kw={"inputmode": "decimal"})
+    longitude = _text(_l("Longitude"), 40, render_kw={"inputmode": "decimal"})
     online_url = _url(_l("Online link"))
     timezone = _text(
         _l("Time zone"),
@@ -298,6 +316,7 @@ class EventForm(FlaskForm):
         # Errors about the whole list of ticket types or questions (from the services).
         self.section_errors: dict[str, list[str]] = {"ticket_types": [], "questions": []}
         self._converted: dict[str, datetime | None] = {}
+        self._coordinates: tuple[float | None, float | None] = (None, None)
         # Errors added after WTForms' own validation, which `form.errors` may not show.
         self._late_errors = False
 
@@ -388,6 +407,7 @@ class EventForm(FlaskForm):
         timezone = (self.timezone.data or "").strip()
         if not self.timezone.errors and not is_valid_timezone(timezone):
             self._late_error(self.timezone, _l("Choose a time zone such as Asia/Tokyo."))
+        self._coordinates = self._convert_coordinates()
         if self.timezone.errors:
             return False
         self._converted = {}
@@ -424,6 +444,27 @@ class EventForm(FlaskForm):
                 field, _l("Give a date and time that exists in the event's time zone.")
             )
             return None
+
+    def _convert_coordinates(self) -> tuple[float | None, float | None]:
+        """Numbers only; whether they make a place (both or neither, in range) is the services'
+        rule, whose message lands on the field to blame."""
+        latitude_text = self.latitude.data or ""
+        longitude_text = self.longitude.data or ""
+        pair = _COORDINATE_PAIR.match(unicodedata.normalize("NFKC", latitude_text))
+        if pair and not longitude_text.strip():
+            latitude_text, longitude_text = pair.groups()
+            # Shown back as two numbers if anything else on the form is refused.
+            self.latitude.data, self.longitude.data = latitude_text, longitude_text
+        values = []
+        for field, text in ((self.latitude, latitude_text), (self.longitude, longitude_text)):
+            try:
+                values.append(parse_coordinate(text))
+            except ValueError:
+                self._late_error(
+                    field, _l("Give the position in decimal degrees, such as 35.658 or 139.7016.")
+                )
+                values.append(None)
+        return values[0], values[1]
 
     def _money(self, field, currency: str) -> None:
         text = (field.data or "").strip()
@@ -490,6 +531,8 @@ class EventForm(FlaskForm):
             venue_address=(self.venue_address.data or "").strip(),
             map_url=(self.map_url.data or "").strip(),
             online_url=(self.online_url.data or "").strip(),
+            latitude=self._coordinates[0],
+            longitude=self._coordinates[1],
             starts_at=self._converted["starts_at"],
             ends_at=self._converted["ends_at"],
             timezone=timezone,

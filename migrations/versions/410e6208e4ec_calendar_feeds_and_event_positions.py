@@ -41,6 +41,10 @@ def upgrade():
     sa.UniqueConstraint('token', name=op.f('uq_calendar_private_feeds_token')),
     sa.UniqueConstraint('user_id', name=op.f('uq_calendar_private_feeds_user_id'))
     )
+    with op.batch_alter_table('categories', schema=None) as batch_op:
+        batch_op.create_check_constraint(
+            'slug_not_a_kind_feed', "slug NOT IN ('events', 'workshops')"
+        )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('latitude', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('longitude', sa.Float(), nullable=True))
@@ -62,6 +66,9 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('ck_events_geo_latitude_with_longitude'), type_='check')
         batch_op.drop_column('longitude')
         batch_op.drop_column('latitude')
+
+    with op.batch_alter_table('categories', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_categories_slug_not_a_kind_feed'), type_='check')
 
     op.drop_table('calendar_private_feeds')
     op.drop_table('calendar_feed_versions')

@@ -64,3 +64,50 @@ def test_an_unreachable_smtp_server_is_logged_and_does_not_raise(make_app, caplo
         delivered = send_mail("x@example.com", "Hello", "accounts/confirm", "en", **CONTEXT)
     assert delivered is False
     assert "could not send" in caplog.text
+
+
+def test_an_alternative_part_goes_after_the_html_and_files_stay_attached(app, mailbox):
+    calendar = "BEGIN:VCALENDAR\r\nSUMMARY:勉強会\r\nEND:VCALENDAR\r\n".encode()
+    parts = (
+        # Listed first on purpose: the order of the tuple does not decide the structure.
+        Attachment("invite.ics", calendar, "application", "ics"),
+        Attachment(
+            "",
+            calendar,
+            "text",
+            "calendar",
+            {"charset": "utf-8", "method": "REQUEST"},
+            alternative=True,
+        ),
+    )
+    send_mail("x@example.com", "Subject", "accounts/confirm", "en", parts, **CONTEXT)
+    message = mailbox.last_to("x@example.com")
+    assert message.get_content_type() == "multipart/mixed"
+    body, attached = message.iter_parts()
+    assert [part.get_content_type() for part in body.iter_parts()] == [
+        "text/plain",
+        "text/html",
+        "text/calendar",
+    ]
+    inline = list(body.iter_parts())[-1]
+    assert inline.get_param("method") == "REQUEST"
+    assert inline.get_content_charset() == "utf-8"
+    assert inline.get_filename() is None and inline.get_content_disposition() is None
+    # Calendar data keeps its CRLF line ends and its UTF-8 bytes exactly.
+    assert inline.get_payload(decode=True) == calendar
+    assert (attached.get_filename(), attached.get_content_type()) == (
+        "invite.ics",
+        "application/ics",
+    )
+    assert attached.get_payload(decode=True) == calendar
+    # What people read is unchanged.
+    assert "Hello Hanako," in text_of(message)
+    assert "http://localhost/account/confirm/abc" in html_of(message)
+    assert message["Content-Language"] == "en"
+
+
+def test_without_extra_parts_a_message_is_just_text_and_html(app, mailbox):
+    send_mail("x@example.com", "Subject", "accounts/confirm", "en", **CONTEXT)
+    message = mailbox.last_to("x@example.com")
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]

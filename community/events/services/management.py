@@ -355,7 +355,11 @@ def _apply_questions(event: Event, questions: list[QuestionData]) -> None:
 
 
 def update_event(event: Event, data: EventData) -> Event:
-    """Save an organiser's changes; a capacity increase promotes from the waiting list at once."""
+    """Save an organiser's changes; a capacity increase promotes from the waiting list at once.
+
+    A new time or place (`_SCHEDULE_FIELDS`) raises the event's SEQUENCE and is e-mailed to
+    everyone with a confirmed place; other changes (a typo in the description) are not.
+    """
     _check(data)
     moment = utcnow()
     event_id = event.id
@@ -396,9 +400,23 @@ def update_event(event: Event, data: EventData) -> Event:
     event.updated_at = moment
     db.session.flush()
     _promote(event_id, moment, notifications)
+    if moved and event.status == "published":
+        notifications += _tell_of_change(event_id, notifications)
     _commit_or_busy()
     _send(notifications)
     return event
+
+
+def _tell_of_change(event_id: int, notifications: list[Notification]) -> list[Notification]:
+    """An "event_changed" e-mail for each confirmed place, read under the event's lock; people
+    promoted in this same transaction already get the new details with their place."""
+    told = {notification.registration_id for notification in notifications}
+    confirmed = db.session.scalars(
+        select(Registration.id)
+        .where(Registration.event_id == event_id, Registration.status == "confirmed")
+        .order_by(Registration.id)
+    )
+    return [Notification("event_changed", rid) for rid in confirmed if rid not in told]
 
 
 def set_organisers(event: Event, emails: list[str]) -> list[User]:

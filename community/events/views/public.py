@@ -21,6 +21,7 @@ from community.events.forms import (
     answers_from,
     registration_form_for,
 )
+from community.events.sections import manage_sections
 from community.events.services import EventFilters
 from community.events.views import bp
 from community.extensions import limiter
@@ -168,6 +169,7 @@ def manage(registration_id: int, token: str):
         now=utcnow(),
         can_pay_online=payments.gateway() is not None,
         back_from_payment=back_from_payment,
+        sections=manage_sections(registration),
     )
     return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 

@@ -1,0 +1,29 @@
+"""Sections that other domains add to a registration's manage page (e.g. the calendar's private
+feed for the person who registered).
+
+Events never imports those domains: each registers, at start-up, a function that takes the
+registration (whose manage link was opened) and returns the section's HTML (Markup), and the
+manage page shows them in the order they were registered. Registering the same name again
+replaces the earlier function, so that building several apps in one process (the tests) does not
+repeat a section.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from markupsafe import Markup
+
+from community.events.models import Registration
+
+ManageSection = Callable[[Registration], Markup]
+
+_manage_sections: dict[str, ManageSection] = {}
+
+
+def register_manage_section(name: str, render: ManageSection) -> None:
+    _manage_sections[name] = render
+
+
+def manage_sections(registration: Registration) -> list[Markup]:
+    return [render(registration) for render in _manage_sections.values()]
