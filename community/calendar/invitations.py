@@ -9,7 +9,7 @@ e-mails carry one is decided here. Nothing here sends mail: events/notify.py ask
 from __future__ import annotations
 
 from community.calendar import ical
-from community.calendar.views import site_for
+from community.calendar.site import site_for
 from community.core.db import utcnow
 from community.core.mail import Attachment
 from community.events.models import Registration

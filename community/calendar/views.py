@@ -9,16 +9,12 @@ proxies not to either.
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-from urllib.parse import urlsplit
-
 from flask import Blueprint, Response, abort, current_app, request
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.http import http_date
 
-from community.calendar import ical, services
-from community.core.urls import external_url
+from community.calendar import services
+from community.calendar.site import header_for, site_for
 from community.events import services as events
 from community.events.notify import manage_url
 
@@ -38,57 +34,6 @@ def _source_url() -> str:
     language = request.args.get("lang")
     query = f"?lang={language}" if language in ("ja", "en") else ""
     return current_app.config["BASE_URL"] + request.path + query
-
-
-def _labels(language: str) -> ical.Labels:
-    with force_locale(language):
-        return ical.Labels(
-            language=language,
-            online=_("Online"),
-            cancelled=_("Cancelled"),
-            waitlisted=_("Waiting list"),
-            offered=_("Place offered: confirm it"),
-            awaiting_payment=_("Payment pending"),
-            online_link=_("Online link"),
-            your_registration=_("Your registration"),
-            kinds=(("event", _("Event")), ("workshop", _("Workshop"))),
-        )
-
-
-def site_for(languages: tuple[str, ...]) -> ical.Site:
-    """The calendar's site in these languages (kept per process: it changes only on deploy)."""
-    cache = current_app.extensions.setdefault("calendar_sites", {})
-    site = cache.get(languages)
-    if site is None:
-        config = current_app.config
-        _sender_name, address = parseaddr(config["MAIL_DEFAULT_SENDER"])
-        site = ical.Site(
-            domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
-            organizer_name=_in(languages, lambda: _("Tokyo Tech Community")),
-            organizer_email=address,
-            labels=tuple(_labels(language) for language in languages),
-            event_url=lambda slug: external_url("events.detail", slug=slug),
-        )
-        cache[languages] = site
-    return site
-
-
-def _in(languages: tuple[str, ...], text) -> str:
-    """A text in each language, joined: "東京… / Tokyo …"."""
-    values = []
-    for language in languages:
-        with force_locale(language):
-            values.append(str(text()))
-    return " / ".join(dict.fromkeys(values))
-
-
-def header_for(languages: tuple[str, ...], name, description, source_url: str) -> bytes:
-    return ical.calendar_header(
-        name=_in(languages, name),
-        description=_in(languages, description),
-        timezone=current_app.config["DEFAULT_TIMEZONE"],
-        source_url=source_url,
-    )
 
 
 def _if_none_match(etag: str) -> bool:
