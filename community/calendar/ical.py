@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
+from community.calendar.links import event_location
 from community.events.models import Event
 
 PRODID = "-//Tokyo Tech Community//community//EN"
@@ -110,12 +111,7 @@ def _location(event: Event, site: Site, personal: Personal | None) -> str:
     online = " / ".join(dict.fromkeys(labels.online for labels in site.labels))
     if personal is not None and personal.status == "confirmed" and event.format == "online":
         return event.online_url or online
-    venue = ", ".join(part for part in (event.venue_name, event.venue_address) if part)
-    if event.format == "online":
-        return online
-    if event.format == "hybrid":
-        return f"{venue} / {online}" if venue else online
-    return venue
+    return event_location(event, online)
 
 
 def _description(event: Event, site: Site, url: str, personal: Personal | None) -> str:
@@ -204,15 +200,8 @@ def timezones_for(events: Iterable[Event]) -> list[bytes]:
         tz = zone(event.timezone)
         first = event.starts_at.astimezone(tz).year
         last = event.ends_at.astimezone(tz).year
-        known = years.get(event.timezone)
-        years[event.timezone] = (
-            (min(first, known[0]), max(last, known[1]))
-            if known
-            else (
-                first,
-                last,
-            )
-        )
+        known_first, known_last = years.get(event.timezone, (first, last))
+        years[event.timezone] = (min(first, known_first), max(last, known_last))
     return [timezone_bytes(tzid, *span) for tzid, span in sorted(years.items())]
 
 
