@@ -15,7 +15,7 @@ from community.calendar import services
 from community.calendar.models import FeedVersion
 from community.core.db import db
 from community.events import services as event_services
-from community.events.models import Event
+from community.events.models import Category, Event
 from tests.calendar.conftest import event_data, private_path, vevents
 from tests.calendar.validity import assert_valid_calendar
 from tests.conftest import IsolatedClient
@@ -96,6 +96,20 @@ def test_a_change_gives_a_new_etag_and_a_later_last_modified(client, world, cloc
         assert _last_modified(response) > _last_modified(old), path
         since = client.get(path, headers={"If-Modified-Since": old.headers["Last-Modified"]})
         assert since.status_code == 200, path
+
+
+def test_renaming_a_category_gives_every_feed_that_shows_it_a_new_etag(client, world, clock):
+    paths = ["/calendar.ics", "/calendar/career.ics", private_path(world.person)]
+    before = {path: client.get(path) for path in paths}
+    category = db.session.scalar(select(Category).where(Category.slug == "career"))
+    category.name_ja, category.name_en = "キャリアとメンタリング", "Careers and mentoring"
+    db.session.commit()
+    clock.shift(timedelta(minutes=5))
+    for path, old in before.items():
+        response = client.get(path, headers={"If-None-Match": old.headers["ETag"]})
+        assert response.status_code == 200, path
+        assert "キャリアとメンタリング".encode() in response.data.replace(b"\r\n ", b""), path
+        assert _last_modified(response) > _last_modified(old), path
 
 
 def test_last_modified_never_goes_back_when_an_event_leaves_the_window(client, world, clock):
