@@ -47,6 +47,7 @@ test: translations lint
 
 bench: translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.calendar
 
 clean:
 	rm -rf $(VENV) instance/community.db tests/artifacts
