@@ -19,7 +19,7 @@ from community.calendar import services as calendar_services
 from community.core.db import db, utcnow
 from community.events import services as event_services
 from community.events.models import ACTIVE, Category, Event, Registration
-from community.events.services import EVENT_FIELDS, EventData, QuestionData, TicketTypeData
+from community.events.services import TicketTypeData, event_data  # noqa: F401 (re-exported)
 
 # Data is made on SET_UP, when every event is still ahead and open for registration; the tests
 # then look at it on NOW.
@@ -205,40 +205,3 @@ def vevents(body: bytes) -> dict[str, object]:
     for component in Calendar.from_ical(body).walk("VEVENT"):
         found[str(component["URL"]).rsplit("/", 1)[-1]] = component
     return found
-
-
-def event_data(event: Event, **changes) -> EventData:
-    """What an organiser's form would send back for this event unchanged, with `changes`."""
-    values = {name: getattr(event, name) for name in EVENT_FIELDS}
-    values.update(
-        slug=event.slug,
-        capacity=event.capacity,
-        category_slug=event.category.slug if event.category else None,
-        ticket_types=[
-            TicketTypeData(
-                slug=ticket.slug,
-                name_ja=ticket.name_ja,
-                name_en=ticket.name_en,
-                price_minor=ticket.price_minor,
-                currency=ticket.currency,
-                quota=ticket.quota,
-                members_only=ticket.members_only,
-                member_price_minor=ticket.member_price_minor,
-                sale_starts_at=ticket.sale_starts_at,
-                sale_ends_at=ticket.sale_ends_at,
-            )
-            for ticket in event.ticket_types
-        ],
-        questions=[
-            QuestionData(
-                kind=question.kind,
-                label_ja=question.label_ja,
-                label_en=question.label_en,
-                required=question.required,
-                options=list(question.options or []),
-            )
-            for question in event.questions
-        ],
-    )
-    values.update(changes)
-    return EventData(**values)

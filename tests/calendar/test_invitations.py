@@ -16,7 +16,7 @@ import time_machine
 from icalendar import Calendar
 
 from community.events import notify, services
-from community.events.services import EVENT_FIELDS, EventData, TicketTypeData
+from community.events.services import event_data
 from community.payments import services as payments
 from tests.calendar.validity import assert_valid_calendar
 from tests.conftest import text_of
@@ -81,26 +81,7 @@ def feed_event(client, event):
     return vevent(Calendar.from_ical(client.get(f"/events/{event.slug}.ics").data))
 
 
-def data_of(event, **changes) -> EventData:
-    """What the organiser's form would send for the event as it is, with `changes`."""
-    values = {name: getattr(event, name) for name in EVENT_FIELDS}
-    values.update(
-        slug=event.slug,
-        capacity=event.capacity,
-        ticket_types=[
-            TicketTypeData(
-                slug=ticket.slug,
-                name_ja=ticket.name_ja,
-                name_en=ticket.name_en,
-                price_minor=ticket.price_minor,
-                currency=ticket.currency,
-                quota=ticket.quota,
-            )
-            for ticket in event.ticket_types
-        ],
-    )
-    values.update(changes)
-    return EventData(**values)
+data_of = event_data
 
 
 # --- a place: METHOD:REQUEST ---------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_a_capacity_increase_promotes_from_the_waiting_list(make_event, register
     event = make_event(capacity=1)
     register(event, 1)
     waiting = [register(event, n) for n in (2, 3, 4)]
-    data = _event_data(event)
+    data = services.event_data(event)
     services.update_event(event, replace(data, capacity=3))
     assert [_status(r) for r in waiting] == ["confirmed", "confirmed", "waitlisted"]
     _recount(event.id)
@@ -171,7 +171,7 @@ def test_capacity_cannot_drop_below_the_places_taken(make_event, register):
     register(event, 1)
     register(event, 2)
     with pytest.raises(DomainError) as refused:
-        services.update_event(event, replace(_event_data(event), capacity=1))
+        services.update_event(event, replace(services.event_data(event), capacity=1))
     assert refused.value.field == "capacity"
     assert db.session.get(Event, event.id, populate_existing=True).capacity == 3
 
@@ -436,33 +436,6 @@ def test_illegal_status_moves_are_refused(make_event, register):
     row = db.session.get(Registration, registration.id)
     with pytest.raises(IllegalTransition):
         row.transition("confirmed", utcnow())
-
-
-def _event_data(event):
-    from community.events.services import EventData
-
-    return EventData(
-        slug=event.slug,
-        kind=event.kind,
-        title_ja=event.title_ja,
-        title_en=event.title_en,
-        starts_at=event.starts_at,
-        ends_at=event.ends_at,
-        capacity=event.capacity,
-        venue_name=event.venue_name,
-        timezone=event.timezone,
-        ticket_types=[
-            TicketTypeData(
-                slug=t.slug,
-                name_ja=t.name_ja,
-                name_en=t.name_en,
-                price_minor=t.price_minor,
-                currency=t.currency,
-                quota=t.quota,
-            )
-            for t in event.ticket_types
-        ],
-    )
 
 
 def test_account_deletion_cancels_and_anonymises_the_persons_registrations(

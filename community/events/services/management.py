@@ -51,6 +51,7 @@ __all__ = [
     "cancel_event",
     "create_event",
     "duplicate_event",
+    "event_data",
     "publish_event",
     "set_organisers",
     "update_event",
@@ -119,6 +120,43 @@ class EventData:
     refund_percent: int = 100
     ticket_types: list[TicketTypeData] = field(default_factory=list)
     questions: list[QuestionData] = field(default_factory=list)
+
+
+def event_data(event: Event, **changes) -> EventData:
+    """The event as its edit form would send it back unchanged, with `changes` applied."""
+    values = {name: getattr(event, name) for name in EVENT_FIELDS}
+    values.update(
+        slug=event.slug,
+        capacity=event.capacity,
+        category_slug=event.category.slug if event.category else None,
+        ticket_types=[
+            TicketTypeData(
+                slug=ticket.slug,
+                name_ja=ticket.name_ja,
+                name_en=ticket.name_en,
+                price_minor=ticket.price_minor,
+                currency=ticket.currency,
+                quota=ticket.quota,
+                members_only=ticket.members_only,
+                member_price_minor=ticket.member_price_minor,
+                sale_starts_at=ticket.sale_starts_at,
+                sale_ends_at=ticket.sale_ends_at,
+            )
+            for ticket in event.ticket_types
+        ],
+        questions=[
+            QuestionData(
+                kind=question.kind,
+                label_ja=question.label_ja,
+                label_en=question.label_en,
+                required=question.required,
+                options=list(question.options or []),
+            )
+            for question in event.questions
+        ],
+    )
+    values.update(changes)
+    return EventData(**values)
 
 
 def _check(data: EventData) -> None:
