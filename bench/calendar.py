@@ -48,13 +48,12 @@ from zoneinfo import ZoneInfo
 
 from bench import dataset
 from bench.database import PROJECT_ROOT, application_environment, create_database
-from bench.errors import BenchError
+from bench.errors import BenchError, run_guarded
 from bench.run import (
     WARMUP_SECONDS,
     WRK_CONNECTIONS,
     WRK_THREADS,
     _cpu_model,
-    _raise_keyboard_interrupt,
     _table,
     _whole_number,
     _worker_settings,
@@ -223,38 +222,6 @@ TEXTS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
 }
-
-CONDITIONAL_SCRIPT = """\
--- Written by bench/calendar.py: asks with If-None-Match and counts every answer other than 304,
--- reported on the line bench/wrk.py reads (which calls them non_2xx).
-wrk.headers["If-None-Match"] = '{etag}'
-local threads = {{}}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  non_2xx = 0
-  first_non_2xx = 0
-end
-
-function response(status, headers, body)
-  if status ~= 304 then
-    non_2xx = non_2xx + 1
-    if first_non_2xx == 0 then first_non_2xx = status end
-  end
-end
-
-function done(summary, latency, requests)
-  local total, first = 0, 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("non_2xx")
-    if first == 0 then first = thread:get("first_non_2xx") end
-  end
-  io.write(string.format("BENCH non_2xx=%d first_non_2xx=%d\\n", total, first))
-end
-"""
 
 
 # --- the events (inside the application, with DATABASE_URL) --------------------------------------
@@ -468,9 +435,8 @@ def check_feed(server: GunicornServer, expected_events: int) -> tuple[dict, byte
 
 
 def write_conditional_script(directory: Path, etag: str) -> Path:
-    path = directory / "if_none_match.lua"
-    path.write_text(CONDITIONAL_SCRIPT.format(etag=etag))
-    return path
+    """Asks with If-None-Match; every answer other than 304 counts as a failure."""
+    return write_status_script(directory, expect=304, headers={"If-None-Match": etag})
 
 
 # Name, path, expected status, then wrk's figures at 16 connections and at 1; the first measured
@@ -864,17 +830,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = _parse_arguments(argv)
     if arguments.setup is not None or arguments.build is not None:
         return _inside_app(arguments)
-    # Interruptible even when started in the background, where SIGINT arrives ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        return run()
-    except BenchError as error:
-        print(f"\nbench failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench interrupted; gunicorn stopped and temporary files removed.", file=sys.stderr)
-        return 130
+    return run_guarded(run)
 
 
 if __name__ == "__main__":

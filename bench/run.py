@@ -34,7 +34,7 @@ from pathlib import Path
 from bench.burst import BurstResult, MailSink, render_burst, run_burst
 from bench.database import PROJECT_ROOT, application_environment, create_database, prepare
 from bench.dataset import run_dataset
-from bench.errors import BenchError
+from bench.errors import BenchError, run_guarded
 from bench.server import GunicornServer, fetch
 from bench.webhooks import WebhookResult, render_webhooks, run_webhooks
 from bench.wrk import WrkResult, ensure_wrk, run_wrk, write_status_script, wrk_version
@@ -87,10 +87,6 @@ def _cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
-
-
-def _raise_keyboard_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def resolve_routes(
@@ -410,17 +406,7 @@ def run() -> int:
 
 
 def main() -> int:
-    # Interruptible even when started in the background, where SIGINT arrives ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    try:
-        return run()
-    except BenchError as error:
-        print(f"\nbench failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench interrupted; gunicorn stopped and temporary files removed.", file=sys.stderr)
-        return 130
+    return run_guarded(run)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ WRK_PATH = "/usr/bin/wrk"
 TIMEOUT_MARGIN_SECONDS = 30
 
 STATUS_SCRIPT = """\
--- Written by bench/wrk.py: counts non-2xx answers in every thread and reports the sum.
-local threads = {}
+-- Written by bench/wrk.py: counts the answers other than {expected} in every thread and reports the
+-- sum (on the line run_wrk reads, which calls them non_2xx).
+{headers}local threads = {{}}
 
 function setup(thread)
   table.insert(threads, thread)
@@ -31,7 +32,7 @@ function init(args)
 end
 
 function response(status, headers, body)
-  if status < 200 or status > 299 then
+  if not ({accepted}) then
     non_2xx = non_2xx + 1
     if first_non_2xx == 0 then first_non_2xx = status end
   end
@@ -105,10 +106,29 @@ def wrk_version(wrk: str) -> str:
     return first_line[0].split(" Copyright")[0].strip() if first_line else "unknown"
 
 
-def write_status_script(directory: Path) -> Path:
-    path = directory / "count_statuses.lua"
-    path.write_text(STATUS_SCRIPT)
+def write_status_script(
+    directory: Path, *, expect: int | None = None, headers: dict[str, str] | None = None
+) -> Path:
+    """The Lua script for run_wrk: requests carry `headers`; every answer other than a 2xx (or
+    than `expect`, when given) is counted as a failure."""
+    name = f"count_statuses_{expect or '2xx'}_{len(headers or {})}.lua"
+    path = directory / name
+    lines = "".join(
+        f"wrk.headers[{_lua_string(key)}] = {_lua_string(value)}\n"
+        for key, value in (headers or {}).items()
+    )
+    path.write_text(
+        STATUS_SCRIPT.format(
+            expected=expect or "2xx",
+            headers=lines,
+            accepted=f"status == {expect}" if expect else "status >= 200 and status <= 299",
+        )
+    )
     return path
+
+
+def _lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def run_wrk(
