@@ -59,7 +59,7 @@ from bench.run import (
     _worker_settings,
 )
 from bench.server import GunicornServer, check_local
-from bench.wrk import WrkResult, ensure_wrk, run_wrk, write_status_script, wrk_version
+from bench.wrk import WrkResult, ensure_wrk, failures_of, run_wrk, write_status_script, wrk_version
 
 FEED_PATH = "/calendar.ics"
 TRIVIAL_PATH = "/robots.txt"
@@ -513,15 +513,7 @@ def describe_failures(results: list[Measured]) -> list[str]:
     for name, path, status, *runs in results:
         for connections, result in zip((WRK_CONNECTIONS, 1), runs, strict=True):
             where = f"{name} ({path}, {connections} connection{'s' * (connections > 1)})"
-            if result.non_2xx:
-                failures.append(
-                    f"{where}: {result.non_2xx} answers other than {status}, "
-                    f"the first {result.first_non_2xx_status}"
-                )
-            socket_errors = {kind: n for kind, n in result.socket_errors.items() if n}
-            if socket_errors:
-                detail = ", ".join(f"{kind} {n}" for kind, n in socket_errors.items())
-                failures.append(f"{where}: socket errors: {detail}")
+            failures += failures_of(where, result, str(status))
     return failures
 
 

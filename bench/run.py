@@ -37,7 +37,7 @@ from bench.dataset import run_dataset
 from bench.errors import BenchError, run_guarded
 from bench.server import GunicornServer, fetch
 from bench.webhooks import WebhookResult, render_webhooks, run_webhooks
-from bench.wrk import WrkResult, ensure_wrk, run_wrk, write_status_script, wrk_version
+from bench.wrk import WrkResult, ensure_wrk, failures_of, run_wrk, write_status_script, wrk_version
 
 
 @dataclass(frozen=True)
@@ -213,15 +213,7 @@ def render_targets(targets: list[dict]) -> str:
 def describe_failures(results: list[Measured]) -> list[str]:
     failures = []
     for route, path, result in results:
-        if result.non_2xx:
-            failures.append(
-                f"{route.name} ({path}): {result.non_2xx} non-2xx answers, "
-                f"the first with status {result.first_non_2xx_status}"
-            )
-        socket_errors = {kind: n for kind, n in result.socket_errors.items() if n}
-        if socket_errors:
-            detail = ", ".join(f"{kind} {n}" for kind, n in socket_errors.items())
-            failures.append(f"{route.name} ({path}): socket errors: {detail}")
+        failures += failures_of(f"{route.name} ({path})", result)
     return failures
 
 

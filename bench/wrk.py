@@ -203,3 +203,18 @@ def parse_wrk_output(output: str) -> WrkResult:
         first_non_2xx_status=int(statuses.group(2)),
         socket_errors=socket_errors,
     )
+
+
+def failures_of(where: str, result: WrkResult, expected: str = "2xx") -> list[str]:
+    """What went wrong in one wrk run: answers other than `expected`, socket errors."""
+    failures = []
+    if result.non_2xx:
+        failures.append(
+            f"{where}: {result.non_2xx} answers other than {expected}, "
+            f"the first with status {result.first_non_2xx_status}"
+        )
+    socket_errors = {kind: n for kind, n in result.socket_errors.items() if n}
+    if socket_errors:
+        detail = ", ".join(f"{kind} {n}" for kind, n in socket_errors.items())
+        failures.append(f"{where}: socket errors: {detail}")
+    return failures
