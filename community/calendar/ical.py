@@ -75,12 +75,8 @@ class Personal:
     manage_url: str
 
 
-MARKERS = {
-    "cancelled": "cancelled",
-    "waitlisted": "waitlisted",
-    "offered": "offered",
-    "awaiting_payment": "awaiting_payment",
-}
+# A person's statuses that their own feed marks in the title (the words are in Labels).
+MARKED_STATUSES = ("waitlisted", "offered", "awaiting_payment")
 
 
 def event_uid(event: Event, domain: str) -> str:
@@ -151,8 +147,8 @@ def event_component(
     marker = ""
     if is_cancelled:
         marker = _marker(site, "cancelled")
-    elif personal is not None and personal.status in MARKERS:
-        marker = _marker(site, MARKERS[personal.status])
+    elif personal is not None and personal.status in MARKED_STATUSES:
+        marker = _marker(site, personal.status)
     component.add("summary", marker + summary)
     component.add("description", _description(event, site, url, personal))
     component.add("dtstart", event.starts_at.astimezone(tz))
@@ -173,7 +169,7 @@ def event_component(
     component.add("categories", list(dict.fromkeys(categories)))
     if is_cancelled:
         status = "CANCELLED"
-    elif personal is not None and personal.status in ("waitlisted", "offered", "awaiting_payment"):
+    elif personal is not None and personal.status in MARKED_STATUSES:
         status = "TENTATIVE"
     else:
         status = "CONFIRMED"
@@ -261,10 +257,6 @@ class ComponentCache:
                 self._entries.popitem(last=False)
         return built
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -329,10 +321,6 @@ def feed(
                 kept = index
                 break
     return assemble(header, timezones_for(events[:kept]), components[:kept])
-
-
-def single_event_calendar(event: Event, site: Site, *, header: bytes) -> bytes:
-    return feed([event], site, header=header)
 
 
 def invitation(

@@ -102,11 +102,6 @@ class FeedStore:
                 _, dropped = self._entries.popitem(last=False)
                 self._size -= len(dropped.body or b"")
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._size = 0
-
 
 class Caches:
     """One app's caches (kept on the app: each app, and so each test's database, has its own)."""
@@ -114,10 +109,6 @@ class Caches:
     def __init__(self) -> None:
         self.components = ical.ComponentCache()
         self.feeds = FeedStore()
-
-    def clear(self) -> None:
-        self.components.clear()
-        self.feeds.clear()
 
 
 def caches() -> Caches:
