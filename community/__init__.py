@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
+from community.core.urls import install_converters
 from community.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -23,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_logging(app)
 
     _init_extensions(app)
+    install_converters(app)
     _register_blueprints(app)
     _register_template_helpers(app)
 

@@ -6,6 +6,12 @@ gets the same bytes. What is personal in them is put back per request: the page 
 a placeholder where the CSRF token goes, and each visitor's own token replaces it. Signed-in
 visitors, requests with messages to flash, and anything but GET always get a fresh render.
 
+"Signed in" is decided by Flask-Login after every way of signing in was tried (the session, the
+remember-me cookie, a bearer token), never by peeking at the session: a browser that comes back
+with only its remember-me cookie is signed in by that very request, and its page names the person.
+A view may also declare its page personal (`mark_personal()`: a draft, a preview); and a render
+during which someone got signed in is never kept, whatever the view said.
+
 It is a cache, not state: entries expire on their own, processes need not agree, and the
 authority on places left is always the database (a registration is decided there, never here).
 """
@@ -18,6 +24,7 @@ from collections import OrderedDict
 from functools import wraps
 
 from flask import Response, current_app, g, request, session
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from community.core.i18n import current_language
@@ -54,11 +61,27 @@ class _Store:
 store = _Store()
 
 
+def mark_personal() -> None:
+    """This request's page is for this visitor only (a draft, a preview): never keep it."""
+    g.page_is_personal = True
+
+
 def _cacheable() -> bool:
     if request.method != "GET" or current_app.config.get("PAGE_CACHE_SECONDS", 0) <= 0:
         return False
-    # Signed-in people see their own navigation and prefilled forms; flashed messages are theirs.
-    return "_user_id" not in session and "_flashes" not in session
+    # Flashed messages are the visitor's own; so is everything a signed-in person sees (their
+    # navigation, prefilled forms). is_authenticated loads the user from every source first.
+    return "_flashes" not in session and not current_user.is_authenticated
+
+
+def _keepable(response: Response) -> bool:
+    return (
+        response.status_code == 200
+        and not response.direct_passthrough
+        and not g.get("page_is_personal", False)
+        and not current_user.is_authenticated
+        and "_flashes" not in session
+    )
 
 
 def _personalise(body: bytes) -> bytes:
@@ -86,8 +109,9 @@ def micro_cached(view):
             response = current_app.make_response(view(*args, **kwargs))
         finally:
             g.pop("csrf_token", None)
-        if response.status_code != 200 or response.direct_passthrough:
-            response.set_data(_personalise(response.get_data()))
+        if not _keepable(response):
+            if not response.direct_passthrough:
+                response.set_data(_personalise(response.get_data()))
             return response
         body = response.get_data()
         ttl = current_app.config["PAGE_CACHE_SECONDS"]

@@ -4,17 +4,12 @@ interface, served by several gunicorn processes, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -22,9 +17,8 @@ from sqlalchemy import func, select
 from community.core.db import db
 from community.events.models import Event, Registration, TicketType
 from community.events.services import TicketTypeData
-from tests.conftest import free_port
+from tests.serving import gunicorn_serving
 
-ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 110
 PLACES = 10
 
@@ -37,48 +31,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture
 def served(app, smtp_server, tmp_path):
     """The app served by gunicorn (4 processes × 4 threads) on this test's database."""
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "COMMUNITY_"))},
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "BASE_URL": f"http://127.0.0.1:{port}",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_server.port),
-        "RATELIMIT_ENABLED": "false",
-        "COMMUNITY_ENV": "test",
-    }
-    log = (tmp_path / "gunicorn.log").open("w")
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", "4", "--threads", "4",
-         "--worker-class", "gthread", "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(
-                        "gunicorn did not start:\n" + (tmp_path / "gunicorn.log").read_text()
-                    )
-                time.sleep(0.2)
+    with gunicorn_serving(app, smtp_server, tmp_path, workers=4, threads=4) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _person(base: str, slug: str, number: int, barrier: threading.Barrier) -> int:
