@@ -7,7 +7,7 @@ started and stopped again forever.
 
 import os
 
-from community.config import build_config
+from community.config import build_config, deployment_warnings
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 accesslog = "-"
@@ -15,4 +15,6 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def on_starting(server):
-    build_config()  # raises ConfigurationError (a SystemExit with one line) when unsafe
+    config = build_config()  # raises ConfigurationError (a SystemExit with one line) when unsafe
+    for warning in deployment_warnings(config, server.cfg.workers):
+        server.log.warning("community: %s", warning)

@@ -12,6 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 
 DEFAULT_SECRET_KEYS = frozenset({"", "dev", "change-me", "development-only-secret-key"})
+# COMMUNITY_ENV must be one of these: a typo such as "prod" must not quietly mean development.
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class ConfigurationError(SystemExit):
@@ -44,8 +46,11 @@ def _origins(value: str | None) -> tuple[str, ...]:
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict:
-    env = os.environ if environ is None else environ
-    community_env = env.get("COMMUNITY_ENV", "development").strip().lower() or "development"
+    # Values are read without surrounding blanks: "SECRET_KEY= " is as unset as no SECRET_KEY.
+    env = {
+        key: value.strip() for key, value in (os.environ if environ is None else environ).items()
+    }
+    community_env = env.get("COMMUNITY_ENV", "development").lower() or "development"
     production = community_env == "production"
     sqlite_default = f"sqlite:///{INSTANCE_PATH / 'community.db'}"
     database_url = env.get("DATABASE_URL") or sqlite_default
@@ -118,16 +123,22 @@ def build_config(overrides: dict | None = None, environ: dict[str, str] | None =
     if isinstance(config.get("CORS_ORIGINS"), str):
         # A string would make `origin in CORS_ORIGINS` a substring test: always a tuple.
         config["CORS_ORIGINS"] = _origins(config["CORS_ORIGINS"])
-    config["PAYMENTS_SANDBOX"] = not config.get("STRIPE_SECRET_KEY")
+    config["PAYMENTS_SANDBOX"] = not str(config.get("STRIPE_SECRET_KEY") or "").strip()
     check_production(config)
     return config
 
 
 def check_production(config: dict) -> None:
-    """In production, refuse what would be unsafe there, one reason at a time, in one line."""
-    if config.get("COMMUNITY_ENV") != "production":
+    """Refuse an unknown COMMUNITY_ENV; in production, refuse what would be unsafe there, one
+    reason at a time, in one line."""
+    environment = config.get("COMMUNITY_ENV")
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"COMMUNITY_ENV is {str(environment)[:40]!r}; use one of {', '.join(ENVIRONMENTS)}"
+        )
+    if environment != "production":
         return
-    secret = config.get("SECRET_KEY") or ""
+    secret = (config.get("SECRET_KEY") or "").strip()
     if secret in DEFAULT_SECRET_KEYS:
         raise ConfigurationError("SECRET_KEY is missing or a default; set a long random value")
     if len(secret) < 32:
@@ -136,9 +147,24 @@ def check_production(config: dict) -> None:
         )
     if str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         raise ConfigurationError("DATABASE_URL points at SQLite; production needs PostgreSQL")
-    if config.get("PAYMENTS_SANDBOX"):
+    if config.get("PAYMENTS_SANDBOX") or not str(config.get("STRIPE_SECRET_KEY") or "").strip():
         raise ConfigurationError(
             "STRIPE_SECRET_KEY is not set, which would enable the offline payment sandbox"
         )
-    if not config.get("STRIPE_WEBHOOK_SECRET"):
+    if not str(config.get("STRIPE_WEBHOOK_SECRET") or "").strip():
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET is not set; webhooks could not be verified")
+
+
+def deployment_warnings(config: dict, processes: int) -> list[str]:
+    """What is allowed but probably a mistake in production, for the log at start-up."""
+    if config.get("COMMUNITY_ENV") != "production":
+        return []
+    warnings = []
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if processes > 1 and storage.startswith("memory://") and config.get("RATELIMIT_ENABLED"):
+        warnings.append(
+            f"rate limits are counted in memory while {processes} processes serve: each counts "
+            "on its own, so every limit is that many times too lenient; set RATELIMIT_STORAGE_URI "
+            "to redis://…"
+        )
+    return warnings

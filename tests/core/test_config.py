@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,68 @@ def test_gunicorn_stops_at_once_in_production_with_sqlite():
     assert result.returncode != 0
     assert "community refuses to start: DATABASE_URL points at SQLite" in result.stderr
     assert "Booting worker" not in result.stderr
+
+
+@pytest.mark.parametrize("typo", ["prod", "staging", "dev", "live"])
+def test_an_unknown_community_env_is_refused_at_start_up(typo):
+    with pytest.raises(ConfigurationError) as refused:
+        build_config(environ={**SAFE_PRODUCTION, "COMMUNITY_ENV": typo})
+    assert "COMMUNITY_ENV is" in str(refused.value.code)
+    assert "development, test, production" in str(refused.value.code)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"SECRET_KEY": " " * 48}, "SECRET_KEY is missing or a default"),
+        ({"SECRET_KEY": "\t\n"}, "SECRET_KEY is missing or a default"),
+        ({"STRIPE_SECRET_KEY": "   "}, "offline payment sandbox"),
+        ({"STRIPE_WEBHOOK_SECRET": " \t "}, "STRIPE_WEBHOOK_SECRET is not set"),
+    ],
+)
+def test_production_refuses_blank_secrets(change, reason):
+    with pytest.raises(ConfigurationError) as refused:
+        build_config(environ={**SAFE_PRODUCTION, **change})
+    assert reason in str(refused.value.code)
+
+
+def test_surrounding_blanks_are_not_part_of_a_secret():
+    config = build_config(environ={**SAFE_PRODUCTION, "SECRET_KEY": f"  {'k' * 48}\n"})
+    assert config["SECRET_KEY"] == "k" * 48
+
+
+def test_gunicorn_warns_when_several_processes_count_rate_limits_in_memory(tmp_path):
+    """The warning comes from gunicorn's master, which knows how many workers it starts; the
+    run is stopped as soon as it is in the log."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLASK_")}
+    env.update(SAFE_PRODUCTION, RATELIMIT_STORAGE_URI="memory://", BASE_URL="https://x.example")
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(gunicorn), "--bind", "127.0.0.1:0", "--workers", "3", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            for _ in range(150):
+                if "Booting worker" in log.read_text() or process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+    text = log.read_text()
+    assert "rate limits are counted in memory while 3 processes serve" in text
+    assert "RATELIMIT_STORAGE_URI" in text
+
+
+def test_no_warning_when_rate_limits_are_shared():
+    from community.config import deployment_warnings
+
+    shared = build_config(
+        environ={**SAFE_PRODUCTION, "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    )
+    assert deployment_warnings(shared, processes=4) == []
+    alone = build_config(environ=SAFE_PRODUCTION)
+    assert deployment_warnings(alone, processes=1) == []
+    assert len(deployment_warnings(alone, processes=2)) == 1
