@@ -11,6 +11,8 @@ from community.config import build_config, deployment_warnings
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 accesslog = "-"
+# Manage links, private feeds and e-mailed links carry secrets in their paths: never log them.
+logger_class = "community.core.accesslog.RedactingLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 

@@ -20,9 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @contextmanager
-def gunicorn_serving(app, smtp_server, tmp_path, *, workers: int = 4, threads: int = 4, **env):
-    """Serve wsgi:app with the test app's database, secret and SMTP server; `env` adds to the
-    environment (e.g. PAGE_CACHE_SECONDS="60")."""
+def gunicorn_serving(
+    app, smtp_server, tmp_path, *, workers: int = 4, threads: int = 4, access_log=None, **env
+):
+    """Serve wsgi:app with the test app's database, secret and SMTP server, with gunicorn.conf.py
+    as in production; `env` adds to the environment (e.g. PAGE_CACHE_SECONDS="60"), and
+    `access_log` is a path for gunicorn's access log (none by default)."""
     port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "COMMUNITY_"))},
@@ -40,8 +43,8 @@ def gunicorn_serving(app, smtp_server, tmp_path, *, workers: int = 4, threads: i
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         [str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--worker-class", "gthread", "--access-logfile", "/dev/null",
-         "wsgi:app"],
+         "--threads", str(threads), "--worker-class", "gthread",
+         "--access-logfile", str(access_log or "/dev/null"), "wsgi:app"],
         cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
