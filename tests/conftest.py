@@ -218,7 +218,9 @@ def app(make_app):
 
 
 class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in a fresh app context, as in production.
+    """A test client whose every request runs in a fresh app context, and whose every response
+    is read and closed, as in production (unless `close_responses` is false: a test of what
+    happens before the close).
 
     The `app` fixture keeps an app context open for the test's own queries; without this, requests
     would share its `g` (Flask-Login's user, Flask-Babel's locale) and its database session. The
@@ -226,11 +228,18 @@ class IsolatedClient(FlaskClient):
     so that both sides see what the other wrote.
     """
 
+    close_responses = True
+
     def open(self, *args, **kwargs):
         if has_app_context():
             db.session.commit()
         with self.application.app_context():
             response = super().open(*args, **kwargs)
+        # As gunicorn and Werkzeug's server do: the whole body is sent, then the response is
+        # closed, which runs what waits for the answer to be out (mail sent after the response).
+        if self.close_responses:
+            response.get_data()
+            response.close()
         if has_app_context():
             db.session.expire_all()
         return response

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -16,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from community.accounts.services import MIN_PASSWORD_LENGTH
+from community.core.forms import CheckedForm
 
 LANGUAGE_CHOICES = [
     SelectChoice("ja", "日本語", render_kw={"lang": "ja"}),
@@ -51,7 +51,7 @@ def _new_password_field(label=None):
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(CheckedForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
@@ -67,7 +67,7 @@ class SignupForm(FlaskForm):
     locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CheckedForm):
     email = _email_field()
     password = PasswordField(
         _l("Password"),
@@ -78,11 +78,11 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class EmailOnlyForm(FlaskForm):
+class EmailOnlyForm(CheckedForm):
     email = _email_field()
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(CheckedForm):
     password = _new_password_field(_l("New password"))
     password_confirm = PasswordField(
         _l("New password again"),
@@ -91,7 +91,7 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(CheckedForm):
     name = StringField(
         _l("Name"),
         validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
@@ -100,7 +100,7 @@ class ProfileForm(FlaskForm):
     locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(CheckedForm):
     email = _email_field(_l("New e-mail address"))
     current_password = PasswordField(
         _l("Current password"),
@@ -109,7 +109,7 @@ class EmailChangeForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(CheckedForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[InputRequired(message=_l("Enter your password."))],
@@ -123,7 +123,7 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(CheckedForm):
     password = PasswordField(
         _l("Password"),
         validators=[InputRequired(message=_l("Enter your password."))],
@@ -135,7 +135,7 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-class RoleForm(FlaskForm):
+class RoleForm(CheckedForm):
     role = SelectField(
         _l("Role"),
         choices=[
@@ -145,7 +145,7 @@ class RoleForm(FlaskForm):
     )
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(CheckedForm):
     # Not `name`: the profile form on the same page has a field called that.
     token_name = StringField(
         _l("Token name"),
@@ -153,5 +153,9 @@ class ApiTokenForm(FlaskForm):
     )
 
 
-class RevokeApiTokenForm(FlaskForm):
+class RevokeApiTokenForm(CheckedForm):
     """Only the CSRF token: revoking is a POST with nothing else to say."""
+
+
+class SignOutEverywhereForm(CheckedForm):
+    """Only the CSRF token: ending the other sessions needs no more than a click."""

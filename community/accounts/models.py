@@ -1,4 +1,4 @@
-"""The user row and its role. No I/O here."""
+"""The user row and its role, API tokens, and login sessions. No I/O here."""
 
 from __future__ import annotations
 
@@ -31,15 +31,35 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="member")
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pending_email: Mapped[str | None] = mapped_column(String(254))
-    # Bumped on password change, e-mail change and deletion: every older session and
-    # "remember me" cookie stops working because it carries the old number.
+    # Read by nothing since login_sessions (migration b1c2d3e4f5a6) replaced it; left in place
+    # because dropping a column rebuilds `users` on SQLite, with the tables that point at it.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # The key of the login session this object was signed in or loaded with (not a column):
+    # set by accounts.services, read by get_id() when Flask-Login signs it in.
+    login_session_key = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        """What Flask-Login keeps in the session and in the "remember me" cookie: not the user's
+        id but the key of one login session, so that each can be ended on its own."""
+        if not self.login_session_key:
+            raise RuntimeError("open a login session (accounts.services) before login_user()")
+        return self.login_session_key
+
+    # UserMixin compares get_id(), which differs between two logins of one person.
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     @property
     def is_active(self) -> bool:
@@ -84,3 +104,21 @@ class ApiToken(db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class LoginSession(db.Model):
+    """One sign-in on one browser: its key is in that browser's session cookie and in its
+    "remember me" cookie. Logging out deletes the row; a password change or "sign out everywhere"
+    deletes the person's other rows, so that a copied or stolen cookie stops working.
+
+    Only a SHA-256 of the key is stored: the database alone cannot be turned into cookies.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    user: Mapped[User] = relationship()

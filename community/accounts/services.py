@@ -1,9 +1,13 @@
 """Account rules: sign-up, confirmation, log-in, reset, profile changes, roles, export,
 deletion. (API tokens live in tokens.py and are re-exported here for the views and the CLI.)
 
-Messages never tell whether an e-mail address has an account (sign-up and reset answer the same
-either way; the mailbox's owner is told instead). Links are signed with SECRET_KEY, expire, and
-carry a fingerprint of what they change so that each works once.
+Messages never tell whether an e-mail address has an account: sign-up and reset answer with the
+same page after the same work either way (a password is hashed whether or not it is kept, and
+e-mail leaves only after the response), and the mailbox's owner is told instead. Links are signed
+with SECRET_KEY, expire, and carry a fingerprint of what they change so that each works once.
+
+Each sign-in is a row in login_sessions whose key the browser's cookies carry; logging out, a
+password change and "sign out everywhere" delete rows, so that a copied cookie stops working.
 """
 
 from __future__ import annotations
@@ -13,17 +17,18 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from community.accounts.models import LANGUAGES, ROLES, User
+from community.accounts.models import LANGUAGES, ROLES, LoginSession, User
 from community.accounts.tokens import (
     create_api_token,
     list_api_tokens,
@@ -33,7 +38,7 @@ from community.accounts.tokens import (
 )
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
-from community.core.mail import send_mail
+from community.core.mail import build_message, send_mail_after_response
 from community.core.urls import external_url
 
 MIN_PASSWORD_LENGTH = 10
@@ -149,10 +154,8 @@ def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
     _check_password_strength(password)
     if locale not in LANGUAGES:
         raise DomainError(_l("Choose a language."), field="locale")
-    existing = db.session.scalar(select(User).where(User.email == email))
-    if existing is not None:
-        _send_already_registered(existing)
-        return None
+    # The same work whether or not the address has an account, so that the time of the answer
+    # does not tell: hash the password and insert; the unique e-mail refuses a known address.
     user = User(
         name=name,
         email=email,
@@ -164,8 +167,11 @@ def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
     try:
         db.session.commit()
     except IntegrityError:
-        # Someone signed up with the same address at the same moment: same answer as above.
         db.session.rollback()
+        existing = db.session.scalar(select(User).where(User.email == email))
+        if existing is None:
+            raise  # not the e-mail address: a bug, not an answer to give
+        _send_already_registered(existing)
         return None
     send_confirmation(user)
     return user
@@ -174,7 +180,7 @@ def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
 def _send_already_registered(user: User) -> None:
     if not user.is_active:
         return
-    send_mail(
+    send_mail_after_response(
         user.email,
         _l("Someone tried to sign up with your e-mail address"),
         "accounts/already_registered",
@@ -185,9 +191,17 @@ def _send_already_registered(user: User) -> None:
     )
 
 
-def send_confirmation(user: User) -> None:
+def _nobody() -> User:
+    """A stand-in, never saved, for whom a message is made and dropped when an address has no
+    account: the answer then costs the same work as when it has one."""
+    return User(name="", email="nobody@example.invalid", locale="ja")
+
+
+def send_confirmation(
+    user: User, make_or_send: Callable[..., object] = send_mail_after_response
+) -> None:
     token = make_token("confirm", {"uid": user.id, "email": _fingerprint(user.email)})
-    send_mail(
+    make_or_send(
         user.email,
         _l("Confirm your e-mail address"),
         "accounts/confirm",
@@ -199,9 +213,12 @@ def send_confirmation(user: User) -> None:
 
 
 def resend_confirmation(email: str) -> None:
+    """A new link for an unconfirmed account; the caller answers the same for any address."""
     user = find_user_by_email(email)
     if user is not None and not user.is_confirmed:
         send_confirmation(user)
+    else:
+        send_confirmation(_nobody(), make_or_send=build_message)
 
 
 def confirm_email(token: str) -> User:
@@ -230,35 +247,103 @@ def authenticate(email: str, password: str) -> User:
             _l("Please confirm your e-mail address first. We have sent you a new link.")
         )
     user.last_login_at = utcnow()
+    _open_login_session(user)
     db.session.commit()
     return user
 
 
-def load_user_for_session(session_id: str) -> User | None:
-    user_id, _, version = (session_id or "").partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+# --- login sessions ------------------------------------------------------------------------------
+
+
+def _hash_login_session_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _login_session_max_age() -> timedelta:
+    # As long as a "remember me" cookie lives: no row outlives the cookies that carry its key.
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+
+
+def _open_login_session(user: User) -> None:
+    """A new login session for this browser (committed by the caller); its key goes on `user`
+    for Flask-Login's login_user(). The person's expired sessions are swept on the way."""
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id,
+            LoginSession.created_at < utcnow() - _login_session_max_age(),
+        )
+    )
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(user_id=user.id, key_hash=_hash_login_session_key(key), created_at=utcnow())
+    )
+    user.login_session_key = key
+
+
+def _end_all_login_sessions(user: User) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def load_user_for_session(session_key: str) -> User | None:
+    """Flask-Login's user loader: the person whose login session this key opens, or None when
+    the key is unknown, ended, expired, or the account is gone."""
+    # secrets.token_urlsafe(32) makes 43 characters; anything much longer is not ours.
+    if not session_key or len(session_key) > 64:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.key_hash == _hash_login_session_key(session_key),
+            LoginSession.created_at >= utcnow() - _login_session_max_age(),
+            User.deleted_at.is_(None),
+        )
+    )
+    if user is not None:
+        user.login_session_key = session_key
     return user
+
+
+def end_login_session(user: User) -> None:
+    """Log-out: this browser's session key stops working, wherever a copy of it is."""
+    key = user.login_session_key
+    if not key:
+        return
+    db.session.execute(
+        delete(LoginSession).where(LoginSession.key_hash == _hash_login_session_key(key))
+    )
+    db.session.commit()
+    user.login_session_key = None
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every login session of the person, on every device and in every "remember me" cookie,
+    and open a new one for this browser (the caller signs it in again with the new key)."""
+    _end_all_login_sessions(user)
+    _open_login_session(user)
+    db.session.commit()
 
 
 # --- password reset ------------------------------------------------------------------------------
 
 
 def request_password_reset(email: str) -> None:
-    """Send a reset link if the address has an account; the caller answers the same either way."""
+    """Send a reset link if the address has an account; the caller answers the same either way.
+
+    For an unknown address the same link and message are made for nobody and dropped, so that
+    the time of the answer does not tell either.
+    """
     user = find_user_by_email(email)
-    if user is None:
-        return
-    token = make_token("reset", {"uid": user.id, "pw": _fingerprint(user.password_hash)})
-    send_mail(
-        user.email,
+    recipient = user or _nobody()
+    token = make_token("reset", {"uid": recipient.id, "pw": _fingerprint(recipient.password_hash)})
+    make_or_send = send_mail_after_response if user is not None else build_message
+    make_or_send(
+        recipient.email,
         _l("Reset your password"),
         "accounts/reset",
-        user.locale,
-        user=user,
+        recipient.locale,
+        user=recipient,
         reset_url=external_url("accounts.reset_password", token=token),
         minutes=current_app.config["RESET_LINK_MAX_AGE"] // 60,
     )
@@ -277,7 +362,8 @@ def reset_password(token: str, new_password: str) -> User:
     user = check_reset_token(token)
     _check_password_strength(new_password)
     user.password_hash = generate_password_hash(new_password)
-    user.session_version += 1
+    # Whoever had the old password may hold a session: every one ends, this browser's too.
+    _end_all_login_sessions(user)
     # Whoever holds the mailbox proved it: an unconfirmed address is now confirmed.
     user.email_confirmed_at = user.email_confirmed_at or utcnow()
     db.session.commit()
@@ -304,10 +390,13 @@ def _require_password(user: User, password: str, field: str = "current_password"
 
 
 def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password and end every other login session of the person; this browser gets
+    a new one (the caller signs it in again with the new key)."""
     _require_password(user, current_password)
     _check_password_strength(new_password, field="new_password")
     user.password_hash = generate_password_hash(new_password)
-    user.session_version += 1
+    _end_all_login_sessions(user)
+    _open_login_session(user)
     db.session.commit()
 
 
@@ -326,7 +415,7 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
             _send_already_registered(owner)
         return
     token = make_token("change-email", {"uid": user.id, "email": new_email})
-    send_mail(
+    send_mail_after_response(
         new_email,
         _l("Confirm your new e-mail address"),
         "accounts/change_email",
@@ -352,7 +441,7 @@ def confirm_email_change(token: str) -> User:
     except IntegrityError as error:
         db.session.rollback()
         raise Conflict(_l("This e-mail address is already in use."), field="email") from error
-    send_mail(
+    send_mail_after_response(
         old_email,
         _l("Your e-mail address was changed"),
         "accounts/email_changed",
@@ -451,7 +540,7 @@ def delete_account(user: User, password: str) -> None:
     user.last_login_at = None
     user.role = "member"
     user.deleted_at = utcnow()
-    user.session_version += 1
+    _end_all_login_sessions(user)
     db.session.commit()
 
 
@@ -472,6 +561,7 @@ __all__ = [
     "create_admin",
     "create_api_token",
     "delete_account",
+    "end_login_session",
     "export_personal_data",
     "list_api_tokens",
     "list_users",
@@ -481,6 +571,7 @@ __all__ = [
     "reset_password",
     "revoke_api_token",
     "set_role",
+    "sign_out_everywhere",
     "sign_up",
     "update_profile",
     "user_for_api_token",

@@ -34,6 +34,7 @@ from community.accounts.forms import (
     ResetPasswordForm,
     RevokeApiTokenForm,
     RoleForm,
+    SignOutEverywhereForm,
     SignupForm,
 )
 from community.accounts.sections import profile_sections
@@ -53,6 +54,11 @@ def _me():
 
 def _limit(config_key: str):
     return limiter.limit(lambda: current_app.config[config_key], methods=["POST"])
+
+
+def _remembered() -> bool:
+    """Whether this browser holds a "remember me" cookie, which must then carry its new key."""
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
 
 
 def _field_error(form, error: DomainError) -> None:
@@ -140,6 +146,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if _me().is_authenticated:
+        services.end_login_session(_me())
     logout_user()
     flash(_("You are signed out."), "info")
     return redirect(url_for("site.home"))
@@ -182,6 +190,8 @@ def reset_password(token: str):
         except DomainError as error:
             _field_error(form, error)
         else:
+            if _me().is_authenticated:
+                services.end_login_session(_me())
             logout_user()
             flash(_("Your password is changed. Please sign in."), "success")
             return redirect(url_for("accounts.login"))
@@ -201,6 +211,7 @@ def _profile_forms(**overrides):
         "profile_form": ProfileForm(obj=_me(), formdata=None),
         "email_form": EmailChangeForm(formdata=None),
         "password_form": PasswordChangeForm(formdata=None),
+        "sign_out_form": SignOutEverywhereForm(formdata=None),
     }
     if _me().is_organiser:
         forms["token_form"] = ApiTokenForm(formdata=None)
@@ -283,11 +294,24 @@ def change_password():
         except DomainError as error:
             _field_error(form, error)
         else:
-            # Other sessions are now signed out; keep this one by signing in again.
-            login_user(_me())
+            # Other sessions are ended; this one goes on under the new key it was given.
+            login_user(_me(), remember=_remembered())
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.profile"))
     return _render_profile(422, password_form=form)
+
+
+@bp.post("/profile/sign-out-everywhere")
+@login_required
+def sign_out_everywhere():
+    form = SignOutEverywhereForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+    else:
+        services.sign_out_everywhere(_me())
+        login_user(_me(), remember=_remembered())
+        flash(_("You are signed out on every other device. You stay signed in here."), "success")
+    return redirect(url_for("accounts.profile", _anchor="sessions"))
 
 
 @bp.post("/profile/api-tokens")

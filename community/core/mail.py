@@ -9,6 +9,7 @@ caller's business.
 
 from __future__ import annotations
 
+import email.errors
 import logging
 import smtplib
 import uuid
@@ -21,6 +22,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from community.core.db import utcnow
+from community.core.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,12 @@ def build_message(
     with force_locale(language):
         text = render_template(f"mail/{template}.txt", language=language, **context)
         html = render_template(f"mail/{template}.html", language=language, **context)
-        subject_text = str(subject)
+        # Subjects carry titles and names that people typed: one line, whatever they hold.
+        subject_text = one_line(str(subject))
     message = EmailMessage()
     message["Subject"] = subject_text
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    message["To"] = to
+    message["To"] = one_line(to)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = make_msgid(domain="community.local")
     message.set_content(text)
@@ -94,8 +97,17 @@ def send_mail(
     attachments: tuple[Attachment, ...] = (),
     **context,
 ) -> bool:
-    """Send one message; a failure is logged, not raised: the action that sent it still stands."""
-    message = build_message(to, subject, template, language, attachments, **context)
+    """Send one message; a failure is logged, not raised: the action that sent it still stands.
+
+    Callers send after their change is committed, so nothing here may turn that change into an
+    error page: a message that cannot even be built (an address the mail library refuses) is
+    logged and dropped like one the server refused.
+    """
+    try:
+        message = build_message(to, subject, template, language, attachments, **context)
+    except (ValueError, TypeError, email.errors.MessageError) as error:
+        log.error("could not build %r for %s: %s", template, to, error)
+        return False
     try:
         deliver(message)
     except MailError:
@@ -136,3 +148,52 @@ def _write_to_outbox(message: EmailMessage) -> None:
         outbox / name,
         body.get_content() if body else "",
     )
+
+
+def send_mail_after_response(
+    to: str,
+    subject,
+    template: str,
+    language: str = "ja",
+    attachments: tuple[Attachment, ...] = (),
+    **context,
+) -> None:
+    """Like send_mail, but the SMTP conversation starts only once the response has gone out.
+
+    The message is built now, while the request's database objects can still be read; it is
+    delivered when the WSGI server closes the response after writing its last byte (gunicorn,
+    Werkzeug's server; the test client when the response is closed). So the answer takes no longer
+    for sending a message, and a page that sends one only sometimes (sign-up, password reset) does
+    not tell which time it was. Outside a request (CLI, jobs) the message is delivered at once.
+    A failure is logged, never raised: by then nobody is waiting for the answer.
+    """
+    from email.errors import MessageError
+
+    from flask import after_this_request, has_request_context
+
+    try:
+        message = build_message(to, subject, template, language, attachments, **context)
+    except (ValueError, TypeError, MessageError) as error:
+        # As in send_mail: the caller's change is committed; a message that cannot be built
+        # must not turn it into an error page.
+        log.error("could not build %r for %s: %s", template, to, error)
+        return
+    app = current_app._get_current_object()
+
+    def deliver_logging_failures() -> None:
+        with app.app_context():
+            try:
+                deliver(message)
+            except MailError:
+                return  # deliver() has logged it
+            except Exception:
+                log.exception("could not send %r to %s", message["Subject"], message["To"])
+
+    if not has_request_context():
+        deliver_logging_failures()
+        return
+
+    @after_this_request
+    def deliver_when_closed(response):
+        response.call_on_close(deliver_logging_failures)
+        return response

@@ -37,6 +37,12 @@ def one_line(value: str | None) -> str:
     return " ".join(LINE_BREAKERS.sub(" ", str(value)).split())
 
 
+def search_term(value: str | None) -> str:
+    """A search as typed, its line breakers dropped (nobody searches for them, and PostgreSQL
+    refuses NUL even in a query's parameters)."""
+    return LINE_BREAKERS.sub("", value or "").strip()
+
+
 def has_forbidden_character(value) -> bool:
     """True if a string, or any string inside lists and dicts (a JSON body), holds NUL or a lone
     surrogate."""

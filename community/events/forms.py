@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from community.core.forms import CheckedForm
 from community.core.i18n import current_language
 from community.core.money import format_money
 from community.events.models import Event
@@ -51,7 +52,7 @@ def ticket_label(ticket, event: Event) -> str:
 def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
     language = current_language()
 
-    class RegistrationForm(FlaskForm):
+    class RegistrationForm(CheckedForm):
         name = StringField(
             _l("Name"),
             validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
@@ -102,5 +103,5 @@ def answers_from(form, event: Event) -> dict:
     return answers
 
 
-class CancelForm(FlaskForm):
+class CancelForm(CheckedForm):
     """Only the CSRF token: the registration comes from the signed manage link."""

@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
@@ -33,10 +32,16 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import InputRequired, Length, Optional, StopValidation
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import DateTimeLocalInput
 
 from community.core.dates import is_valid_timezone
+from community.core.forms import (
+    CONTROL_CHARACTERS_MESSAGE,
+    CheckedForm,
+    NoControlCharacters,
+    text_fields,
+)
 from community.core.money import EXPONENTS, MoneyError, parse_amount, to_major_string
 from community.events.models import Event
 from community.events.services import (
@@ -46,6 +51,7 @@ from community.events.services import (
     QuestionData,
     TicketTypeData,
 )
+from community.payments.forms import RefundAmountForm
 
 TICKET_ROWS = 3
 QUESTION_ROWS = 4
@@ -72,29 +78,8 @@ QUESTION_KIND_CHOICES = [
 _LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 # Dates far outside these are typing mistakes (and year 1 or 9999 overflow in some zones).
 MIN_YEAR, MAX_YEAR = 2000, 2200
-# PostgreSQL refuses NUL in text; no field needs other control characters (text areas keep lines).
-_LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-_TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # "35.65800, 139.70160": what map sites copy for a place, pasted whole into the latitude box.
 _COORDINATE_PAIR = re.compile(r"^\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*$")
-
-
-class NoControlCharacters:
-    """Refuses control characters (line breaks are allowed in text areas)."""
-
-    def __call__(self, form, field) -> None:
-        pattern = _TEXT_CONTROLS if isinstance(field, TextAreaField) else _LINE_CONTROLS
-        if isinstance(field.data, str) and pattern.search(field.data):
-            raise StopValidation(_l("Remove the control characters from this field."))
-
-
-def _text_fields(form):
-    for field in form:
-        if isinstance(field, FieldList):
-            for entry in field:
-                yield from _text_fields(entry.form)
-        elif isinstance(field, StringField | TextAreaField) and not isinstance(field, HiddenField):
-            yield field
 
 
 class LocalDateTimeField(StringField):
@@ -253,7 +238,7 @@ def _url(label):
     return URLField(label, validators=[Length(max=500)], render_kw={"inputmode": "url"})
 
 
-class EventForm(FlaskForm):
+class EventForm(CheckedForm):
     slug = _text(_l("Address of the page"), 80, render_kw={"autocapitalize": "none"})
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
     title_ja = _text(_l("Title (Japanese)"), 200, render_kw={"lang": "ja"})
@@ -397,13 +382,9 @@ class EventForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
-        for field in _text_fields(self):
-            try:
-                NoControlCharacters()(self, field)
-            except StopValidation as refusal:
-                self._late_error(field, refusal.args[0])
-        if self._late_errors:
-            return False
+        refusal = str(CONTROL_CHARACTERS_MESSAGE)
+        if any(refusal in field.errors for field in text_fields(self)):
+            return False  # a field breaking the text rule: nothing below can be trusted
         timezone = (self.timezone.data or "").strip()
         if not self.timezone.errors and not is_valid_timezone(timezone):
             self._late_error(self.timezone, _l("Choose a time zone such as Asia/Tokyo."))
@@ -584,7 +565,7 @@ def _optional_utc(text: str | None, timezone: str) -> datetime | None:
     return to_utc(text, timezone) if (text or "").strip() else None
 
 
-class OrganisersForm(FlaskForm):
+class OrganisersForm(CheckedForm):
     emails = TextAreaField(
         _l("Organisers' e-mail addresses, one per line"),
         validators=[Length(max=5000)],
@@ -598,20 +579,17 @@ class OrganisersForm(FlaskForm):
         return form
 
 
-class RefundForm(FlaskForm):
-    amount = StringField(
-        _l("Amount to refund (empty: everything paid)"),
-        validators=[Length(max=20)],
-        render_kw={"inputmode": "decimal"},
-    )
+class RefundForm(RefundAmountForm):
+    """A refused amount is flashed (the attendee list is redirected back to, not re-rendered)."""
+
     cancel = BooleanField(_l("Also cancel the registration"))
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CheckedForm):
     """Only the CSRF token: publish, duplicate, cancel a registration, promote, check in."""
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(CheckedForm):
     message = TextAreaField(
         _l("Message to everyone registered (optional)"),
         validators=[NoControlCharacters(), Length(max=5000)],
@@ -619,7 +597,7 @@ class CancelEventForm(FlaskForm):
     )
 
 
-class EmailAttendeesForm(FlaskForm):
+class EmailAttendeesForm(CheckedForm):
     subject = StringField(
         _l("Subject"),
         validators=[
@@ -639,6 +617,6 @@ class EmailAttendeesForm(FlaskForm):
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(CheckedForm):
     code = HiddenField()
     q = HiddenField()

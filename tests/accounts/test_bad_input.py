@@ -32,7 +32,8 @@ SIGNED_IN_FORMS = [
 @pytest.mark.parametrize("data", JUNK, ids=range(len(JUNK)))
 def test_anonymous_forms_never_answer_500(client, path, data):
     response = submit(client, path, data)
-    assert response.status_code in (200, 302, 422), response.status_code
+    # 400: a NUL byte is refused for every route before any form sees it (core.views).
+    assert response.status_code in (200, 302, 400, 422), response.status_code
 
 
 @pytest.mark.parametrize(("page", "path"), SIGNED_IN_FORMS)
@@ -43,7 +44,7 @@ def test_signed_in_forms_never_answer_500_and_change_nothing(
     user = make_user(name="Unchanged", email="stay@example.com")
     login(user)
     response = submit(client, page, data, post_path=path)
-    assert response.status_code == 422
+    assert response.status_code in (400, 422)
     assert (user.name, user.email, user.deleted_at) == ("Unchanged", "stay@example.com", None)
 
 

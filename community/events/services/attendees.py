@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
@@ -15,9 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from community.core.db import db
 from community.core.errors import DomainError
+from community.core.text import search_term
 from community.events.models import REGISTRATION_STATUSES, Event, Question, Registration, TicketType
-
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 __all__ = [
     "AttendeeFilters",
@@ -76,7 +74,7 @@ def attendees(event: Event, filters: AttendeeFilters = AttendeeFilters()) -> lis
 
 def clean_search(text: str | None) -> str:
     """A search term as typed, without control characters."""
-    return _CONTROL_CHARACTERS.sub("", text or "").strip()
+    return search_term(text)
 
 
 def _contains(search: str) -> str:
