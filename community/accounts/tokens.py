@@ -111,19 +111,20 @@ def user_for_api_token(raw: str | None) -> User | None:
 
 def _touch_api_token(token_id: int) -> None:
     moment = utcnow()
-    result = db.session.execute(
-        update(ApiToken)
-        .where(
-            ApiToken.id == token_id,
-            or_(
-                ApiToken.last_used_at.is_(None),
-                ApiToken.last_used_at < moment - API_TOKEN_TOUCH_INTERVAL,
-            ),
-        )
-        .values(last_used_at=moment)
-        .execution_options(synchronize_session=False)
-    )
     try:
+        # The UPDATE itself may wait for another process's write lock (SQLite): inside the try.
+        result = db.session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                or_(
+                    ApiToken.last_used_at.is_(None),
+                    ApiToken.last_used_at < moment - API_TOKEN_TOUCH_INTERVAL,
+                ),
+            )
+            .values(last_used_at=moment)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount:
             db.session.commit()
         else:

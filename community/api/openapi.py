@@ -7,12 +7,20 @@ in step; change them together. Enumerations come from the models, so they cannot
 
 from __future__ import annotations
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
+
 from community.api.schemas import (
     CATEGORY_RE,
     DEFAULT_PER_PAGE,
+    LANGUAGES,
+    LINE_PATTERN,
     MAX_PAGE,
     MAX_PER_PAGE,
+    MAX_SEARCH,
+    NAME_PATTERN,
+    NUMBER_RE,
     SLUG_RE,
+    TEXT_PATTERN,
 )
 from community.events.models import (
     EVENT_LANGUAGES,
@@ -23,6 +31,19 @@ from community.events.models import (
 )
 
 SLUG_PATTERN = SLUG_RE.pattern
+
+
+# e-mail addresses are checked with email-validator, which refuses the special-use domains.
+EMAIL_PATTERN = (
+    "^(?!.*[.@](?:"
+    + "|".join("".join(f"[{c.upper()}{c}]" for c in name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    + ")\\.?$)"
+)
+
+
+def _or_empty(pattern: str) -> str:
+    """`pattern`, or nothing at all: the query string's empty value, which means "not given"."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')})?$"
 
 
 def _ref(name: str) -> dict:
@@ -47,8 +68,9 @@ SCHEMAS = {
                     "code": {
                         "type": "string",
                         "description": "Machine-readable: invalid, not_found, conflict, "
-                        "registration_closed, busy, unauthorized, bad_request, or the HTTP "
-                        "status for routing errors (e.g. 404, 405, 429, 500).",
+                        "registration_closed, busy, payment_unavailable, unauthorized, "
+                        "bad_request, or the HTTP status for routing errors (e.g. 404, 405, "
+                        "413, 429, 500).",
                     },
                     "message": {
                         "type": "string",
@@ -159,8 +181,20 @@ SCHEMAS = {
         "type": "object",
         "required": ["name", "email"],
         "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 120},
-            "email": {"type": "string", "format": "email"},
+            "name": {
+                "type": "string",
+                "minLength": 1,
+                "pattern": NAME_PATTERN,
+                "description": "1 to 120 characters once spaces at either end are removed "
+                "(the name is kept without them); no control characters, line or paragraph "
+                "separators.",
+            },
+            "email": {
+                "type": "string",
+                "format": "email",
+                "pattern": EMAIL_PATTERN,
+                "description": "Not at a special-use domain (RFC 6761: .test, .local, …).",
+            },
             "ticket_type": {
                 "type": ["string", "null"],
                 "pattern": r"^(?:[a-z0-9]+(?:-[a-z0-9]+)*)?$",
@@ -171,10 +205,12 @@ SCHEMAS = {
                 "type": ["object", "null"],
                 "description": "Question id → the answer: a text, or a list of option values "
                 "for multiple choice.",
-                "propertyNames": {"pattern": "^[0-9]{1,9}$"},
+                "propertyNames": {"pattern": NUMBER_RE.pattern},
                 "additionalProperties": {
                     "type": ["string", "array", "null"],
-                    "items": {"type": "string"},
+                    "pattern": TEXT_PATTERN,
+                    "items": {"type": ["string", "null"], "pattern": TEXT_PATTERN},
+                    "description": "No control characters other than tabs and line breaks.",
                 },
             },
             "voucher": {
@@ -183,8 +219,8 @@ SCHEMAS = {
                 "description": "Reserved for partners' vouchers: accepted, not used yet.",
             },
             "language": {
-                "type": "string",
-                "enum": ["ja", "en"],
+                "type": ["string", "null"],
+                "enum": [*LANGUAGES, None],
                 "description": "The registrant's language for e-mails; default ?lang, else en.",
             },
         },
@@ -235,31 +271,46 @@ SCHEMAS = {
 }
 
 
-def _query(name: str, schema: dict, description: str) -> dict:
-    return {
+def _query(name: str, schema: dict, description: str, example=None) -> dict:
+    parameter = {
         "name": name,
         "in": "query",
         "required": False,
         "schema": schema,
         "description": description,
     }
+    if example is not None:
+        parameter["example"] = example
+    return parameter
+
+
+def _choice(values, **extra) -> dict:
+    """One of `values`, or empty (the same as leaving the parameter out, as a form would send)."""
+    return {"type": "string", "enum": [*values, ""], **extra}
 
 
 LANG = _query(
     "lang",
-    {"type": "string", "enum": ["ja", "en"], "default": "en"},
-    "Language of titles, summaries, names and error messages.",
+    _choice(LANGUAGES, default="en"),
+    "Language of titles, summaries, names and error messages; empty or absent: en.",
+    "ja",
 )
 SLUG = {
     "name": "slug",
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 80},
+    "example": "career-night-2026-05",
 }
 PERIOD = (
-    "An ISO 8601 date (2026-05-31: the whole day in DEFAULT_TIMEZONE) or date-time (an offset "
-    "is best; without one, DEFAULT_TIMEZONE)."
+    "An RFC 3339 (ISO 8601) date (2026-05-31: the whole day in DEFAULT_TIMEZONE) or date-time "
+    "(2026-05-31T18:30:00+09:00). For people typing them, the seconds and the offset may also "
+    "be left out (2026-05-31T18:30: DEFAULT_TIMEZONE). Empty: not given."
 )
+MOMENT = {
+    "type": "string",
+    "anyOf": [{"maxLength": 0}, {"format": "date"}, {"format": "date-time"}],
+}
 
 
 def _json(schema_name: str, description: str, headers: dict | None = None) -> dict:
@@ -278,6 +329,12 @@ def _error(description: str, headers: dict | None = None) -> dict:
 
 INVALID = _error("Invalid input; `fields` names every parameter or field at fault.")
 NO_EVENT = _error("No such published event.")
+# core.views refuses these before any view runs, on every route.
+UNREADABLE = _error(
+    "bad_request: the request holds a NUL byte or a lone surrogate (in the path, the query or "
+    "the body)."
+)
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "string"}, "description": "Seconds to wait."}}
 
 
 def build_document(base_url: str) -> dict:
@@ -298,28 +355,40 @@ def build_document(base_url: str) -> dict:
                     "summary": "Upcoming published and cancelled events, soonest first.",
                     "parameters": [
                         LANG,
-                        _query(
-                            "kind", {"type": "string", "enum": list(KINDS)}, "Event or workshop."
-                        ),
+                        _query("kind", _choice(KINDS), "Event or workshop.", "workshop"),
                         _query(
                             "category",
-                            {"type": "string", "pattern": CATEGORY_RE.pattern, "maxLength": 60},
+                            {
+                                "type": "string",
+                                "pattern": _or_empty(CATEGORY_RE.pattern),
+                                "maxLength": 60,
+                            },
                             "A category's slug; an unknown one gives an empty list.",
+                            "career",
                         ),
-                        _query("format", {"type": "string", "enum": list(FORMATS)}, "Format."),
+                        _query("format", _choice(FORMATS), "Format.", "online"),
                         _query(
                             "language",
-                            {"type": "string", "enum": list(EVENT_LANGUAGES)},
+                            _choice(EVENT_LANGUAGES),
                             "The event's language; bilingual (ja_en) events match ja and en.",
+                            "en",
                         ),
                         _query(
-                            "from", {"type": "string"}, "Events starting then or later. " + PERIOD
+                            "from", MOMENT, "Events starting then or later. " + PERIOD, "2026-05-01"
                         ),
-                        _query("to", {"type": "string"}, "Events starting before then. " + PERIOD),
+                        _query(
+                            "to",
+                            MOMENT,
+                            "Events starting before then (a date: before the next day). "
+                            + PERIOD
+                            + " A period ending before it starts holds no events.",
+                            "2026-05-31T18:30:00+09:00",
+                        ),
                         _query(
                             "page",
                             {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
-                            "Page number.",
+                            "Page number (empty: 1).",
+                            2,
                         ),
                         _query(
                             "per_page",
@@ -329,11 +398,13 @@ def build_document(base_url: str) -> dict:
                                 "maximum": MAX_PER_PAGE,
                                 "default": DEFAULT_PER_PAGE,
                             },
-                            "Events per page.",
+                            "Events per page (empty: 20).",
+                            50,
                         ),
                     ],
                     "responses": {
                         "200": _json("EventPage", "One page of events."),
+                        "400": UNREADABLE,
                         "422": INVALID,
                     },
                 }
@@ -366,6 +437,7 @@ def build_document(base_url: str) -> dict:
                                 }
                             },
                         },
+                        "400": UNREADABLE,
                         "404": NO_EVENT,
                         "422": INVALID,
                     },
@@ -381,11 +453,25 @@ def build_document(base_url: str) -> dict:
                     "parameters": [SLUG, LANG],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("RegistrationRequest")}},
+                        "content": {
+                            "application/json": {
+                                "schema": _ref("RegistrationRequest"),
+                                "example": {
+                                    "name": "Hana Sato",
+                                    "email": "hana.sato@example.com",
+                                    "ticket_type": "general",
+                                    "language": "ja",
+                                },
+                            }
+                        },
                     },
                     "responses": {
                         "201": _json("RegistrationResult", "Registered."),
-                        "400": _error("The body is not a JSON object."),
+                        "400": _error(
+                            "bad_request: the body is not a JSON object (or not JSON, or not "
+                            "sent as application/json), or the request holds a NUL byte or a "
+                            "lone surrogate."
+                        ),
                         "404": NO_EVENT,
                         "409": _error("This e-mail address is already registered."),
                         "410": _error("Registration is closed, or the event is cancelled."),
@@ -393,8 +479,10 @@ def build_document(base_url: str) -> dict:
                         "422": INVALID,
                         "429": _error("Too many registrations from this address; wait a minute."),
                         "503": _error(
-                            "The database is busy; try again.",
-                            {"Retry-After": {"schema": {"type": "string"}}},
+                            "busy: the database was too busy; try again. payment_unavailable: "
+                            "the payment page could not be opened (the place held was given "
+                            "up; register again later).",
+                            RETRY_AFTER,
                         ),
                     },
                 }
@@ -412,23 +500,33 @@ def build_document(base_url: str) -> dict:
                         LANG,
                         _query(
                             "status",
-                            {"type": "string", "enum": list(REGISTRATION_STATUSES)},
+                            _choice(REGISTRATION_STATUSES),
                             "Only this status.",
+                            "confirmed",
                         ),
                         _query(
                             "ticket_type",
-                            {"type": "string", "pattern": SLUG_PATTERN, "maxLength": 60},
-                            "Only this ticket type (slug).",
+                            {
+                                "type": "string",
+                                "pattern": _or_empty(SLUG_PATTERN),
+                                "maxLength": 60,
+                            },
+                            "Only this ticket type (slug); an unknown one gives an empty list.",
+                            "general",
                         ),
                         _query(
-                            "q", {"type": "string", "maxLength": 100}, "Part of a name or e-mail."
+                            "q",
+                            {"type": "string", "maxLength": MAX_SEARCH, "pattern": LINE_PATTERN},
+                            "Part of a name or e-mail (spaces at either end are ignored).",
+                            "sato",
                         ),
                     ],
                     "responses": {
                         "200": _json("AttendeeList", "The registrations."),
+                        "400": UNREADABLE,
                         "401": _error(
                             "No token, or a token that is unknown or revoked.",
-                            {"WWW-Authenticate": {"schema": {"type": "string"}}},
+                            {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
                         ),
                         "404": _error("No such event among those this token's owner runs."),
                         "422": INVALID,

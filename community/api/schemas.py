@@ -22,6 +22,8 @@ from community.accounts.services import normalise_email
 from community.core.dates import zone
 from community.core.errors import DomainError
 from community.core.i18n import localized
+from community.core.pagination import MAX_PAGE
+from community.core.text import LINE_BREAKERS, TEXT_BREAKERS
 from community.events.models import (
     EVENT_LANGUAGES,
     FORMATS,
@@ -36,16 +38,31 @@ LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "en"
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
-# Far beyond any real list, and small enough that OFFSET never overflows a database integer.
-MAX_PAGE = 100_000
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 NUMBER_RE = re.compile(r"^[0-9]{1,9}$")
-# PostgreSQL refuses NUL in text, and no name or answer needs the other control characters: refuse
-# them here, with a message, rather than let the database answer with an error.
-LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
-TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# PostgreSQL refuses NUL in text, and no name or answer needs the other control characters (nor
+# U+2028, which breaks e-mail headers): core.text's one rule refuses them here, with a message.
+LINE_CONTROLS = LINE_BREAKERS
+TEXT_CONTROLS = TEXT_BREAKERS
+
+# The document (openapi.py) publishes these as JSON Schema patterns; each says exactly what the
+# code below accepts, in a dialect (ECMA-262) that reads them as Python does. The three regular
+# expressions above are matched whole (fullmatch): in Python, `$` also matches before a final "\n".
+#
+# What str.strip() removes and LINE_BREAKERS does not refuse: a name is 1 to 120 characters once
+# these are taken off both ends.
+_SPACES = r"\x20\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_LINE_BREAKERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_TEXT_BREAKERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
+NAME_PATTERN = (
+    f"^[{_SPACES}]*[^{_LINE_BREAKERS}{_SPACES}]"
+    f"(?:[^{_LINE_BREAKERS}]{{0,118}}[^{_LINE_BREAKERS}{_SPACES}])?[{_SPACES}]*$"
+)
+LINE_PATTERN = f"^[^{_LINE_BREAKERS}]*$"
+TEXT_PATTERN = f"^[^{_TEXT_BREAKERS}]*$"
+MAX_SEARCH = 100
 
 
 class ApiError(Exception):
@@ -85,16 +102,15 @@ class ApiError(Exception):
 
 
 def is_slug(value: str) -> bool:
-    return len(value) <= 80 and SLUG_RE.match(value) is not None
+    return len(value) <= 80 and SLUG_RE.fullmatch(value) is not None
 
 
 def _arg(args, name: str) -> str | None:
-    """A query parameter; an empty one counts as absent, as an empty form field would."""
-    value = args.get(name)
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
+    """A query parameter as sent; an empty one counts as absent, as an empty form field would.
+
+    Values are not trimmed: ` en` is not `en`, exactly as the document's enums and patterns say.
+    """
+    return args.get(name) or None
 
 
 # --- query strings -------------------------------------------------------------------------------
@@ -125,22 +141,28 @@ def _number(args, name: str, default: int, low: int, high: int, problems: dict) 
     value = _arg(args, name)
     if value is None:
         return default
-    if not NUMBER_RE.match(value) or not low <= int(value) <= high:
+    if not NUMBER_RE.fullmatch(value) or not low <= int(value) <= high:
         problems[name] = _l("Give a whole number from %(low)d to %(high)d.", low=low, high=high)
         return default
     return int(value)
 
 
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def _moment(args, name: str, problems: dict, *, end: bool) -> datetime | None:
-    """An ISO 8601 date or date-time as an aware UTC datetime.
+    """An RFC 3339 date or date-time (ISO 8601) as an aware UTC datetime.
 
     A date means the whole day in DEFAULT_TIMEZONE: `from` is its start, `to` the start of the
     next day, so that `to=2026-05-31` includes events on the 31st. A date-time without an offset
-    is read in DEFAULT_TIMEZONE too.
+    is read in DEFAULT_TIMEZONE too. Any valid date is accepted, down to 0001-01-01 and up to
+    9999-12-31: where UTC would leave the calendar, the bound is the calendar's end.
     """
     value = _arg(args, name)
     if value is None:
         return None
+    value = value.upper()  # RFC 3339 allows "t" and "z"; Python's parser wants them upper-case
     try:
         try:
             day = date.fromisoformat(value)
@@ -150,12 +172,17 @@ def _moment(args, name: str, problems: dict, *, end: bool) -> datetime | None:
                 moment = moment.replace(tzinfo=zone())
         else:
             if end:
+                if day == date.max:
+                    return LATEST
                 day += timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=zone())
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
+    except ValueError:
         problems[name] = _l("Give a date (2026-05-31) or a date and time (2026-05-31T18:30+09:00).")
         return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if moment.year == 1 else LATEST
 
 
 @dataclass(frozen=True)
@@ -174,13 +201,12 @@ def parse_event_query(args) -> EventQuery:
     event_format = _choice(args, "format", FORMATS, problems)
     event_language = _choice(args, "language", EVENT_LANGUAGES, problems)
     category = _arg(args, "category")
-    if category is not None and (len(category) > 60 or not CATEGORY_RE.match(category)):
+    if category is not None and (len(category) > 60 or not CATEGORY_RE.fullmatch(category)):
         problems["category"] = _l("Give a category's short name, such as career.")
         category = None
     starts_from = _moment(args, "from", problems, end=False)
+    # A period that ends before it starts is valid input that holds no events.
     starts_before = _moment(args, "to", problems, end=True)
-    if starts_from and starts_before and starts_before <= starts_from:
-        problems["to"] = _l("The end of the period must come after its start.")
     page = _number(args, "page", 1, 1, MAX_PAGE, problems)
     per_page = _number(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, problems)
     if problems:
@@ -214,15 +240,15 @@ def parse_attendee_query(args) -> AttendeeFilters:
     _check_language(args, problems)
     status = _choice(args, "status", REGISTRATION_STATUSES, problems)
     ticket_type = _arg(args, "ticket_type")
-    if ticket_type is not None and not (len(ticket_type) <= 60 and SLUG_RE.match(ticket_type)):
+    if ticket_type is not None and not (len(ticket_type) <= 60 and SLUG_RE.fullmatch(ticket_type)):
         problems["ticket_type"] = _l("There is no such ticket type.")
         ticket_type = None
     search = _arg(args, "q") or ""
-    if len(search) > 100 or LINE_CONTROLS.search(search):
+    if len(search) > MAX_SEARCH or LINE_CONTROLS.search(search):
         problems["q"] = _l("Search for at most 100 characters of a name or an e-mail address.")
     if problems:
         raise ApiError.invalid(problems)
-    return AttendeeFilters(search=search, status=status, ticket_type=ticket_type)
+    return AttendeeFilters(search=search.strip(), status=status, ticket_type=ticket_type)
 
 
 # --- the registration body -----------------------------------------------------------------------
@@ -246,7 +272,7 @@ def _check_answers(raw, problems: dict) -> dict:
     answers = {}
     for key, value in raw.items():
         name = f"answers.{key}"[:80]
-        if not NUMBER_RE.match(key):
+        if not NUMBER_RE.fullmatch(key):
             problems["answers"] = _l("There is no such question.")
             continue
         values = value if isinstance(value, list) else [value]
@@ -289,7 +315,7 @@ def parse_registration(body, query_language: str | None) -> RegistrationInput:
     ticket_type = body.get("ticket_type")
     if ticket_type is not None and not (
         isinstance(ticket_type, str)
-        and (not ticket_type or (len(ticket_type) <= 60 and SLUG_RE.match(ticket_type)))
+        and (not ticket_type or (len(ticket_type) <= 60 and SLUG_RE.fullmatch(ticket_type)))
     ):
         problems["ticket_type"] = _l("There is no such ticket type.")
 

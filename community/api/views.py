@@ -3,7 +3,9 @@ and the OpenAPI document. Parsing and serialising live in schemas.py, the rules 
 
 Every answer is JSON. Errors raised here (ApiError, DomainError) become
 `{"error": {"code", "message", "fields"?}}` in the language of `?lang` (English by default);
-routing errors and crashes get the same shape from core.views.render_error.
+routing errors and crashes get the same shape from core.views.render_error, and
+`speak_the_api_language` below puts their message in `?lang` too (core renders it in the site's
+language) and gives a 405 its `Allow` header back.
 
 Cross-origin reads are allowed for the public GET endpoints only, and only for the exact origins in
 CORS_ORIGINS, without credentials. Registrations are not open to browsers on other sites: they
@@ -17,6 +19,7 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import MethodNotAllowed
 
 from community.accounts.services import user_for_api_token
 from community.api import schemas
@@ -24,6 +27,7 @@ from community.api.openapi import build_document
 from community.api.schemas import ApiError
 from community.core.errors import DomainError
 from community.core.pagecache import micro_cached
+from community.core.views import ERROR_TITLES
 from community.events import services as events
 from community.extensions import limiter
 
@@ -58,6 +62,34 @@ def _error_response(error: ApiError):
         response = jsonify(error.as_json())
     response.status_code = error.status
     response.headers.update(error.headers)
+    return response
+
+
+@bp.after_app_request
+def speak_the_api_language(response):
+    """Errors that never reached an API view (no such route, wrong method, a crash, a rate limit)
+    are rendered by core.views in the site's language: say them in `?lang`, as the API's own
+    errors are. Only the generic titles are replaced, never a message a view chose."""
+    if not request.path.startswith("/api/") or response.status_code < 400:
+        return response
+    routing = request.routing_exception
+    if isinstance(routing, MethodNotAllowed) and routing.valid_methods:
+        response.headers.setdefault("Allow", ", ".join(sorted(routing.valid_methods)))
+    title = ERROR_TITLES.get(response.status_code)
+    if title is None or response.mimetype != "application/json" or response.is_streamed:
+        return response
+    body = response.get_json(silent=True)
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or error.get("code") != str(response.status_code):
+        return response
+    titles = {}
+    for language in schemas.LANGUAGES:
+        with force_locale(language):
+            titles[language] = str(title)
+    wanted = titles[schemas.requested_language(request.args)]
+    if error.get("message") in titles.values() and error["message"] != wanted:
+        error["message"] = wanted
+        response.set_data(current_app.json.dumps(body) + "\n")
     return response
 
 
@@ -147,7 +179,10 @@ def register(slug: str):
             checkout_url = events.payment_page_for(registration)
         except DomainError as error:
             # The hold was released (the next person promoted): nothing is left waiting to pay.
-            raise ApiError(503, "payment_unavailable", str(error)) from error
+            # The lazy message, not str(error): that one is in the site's language, not ?lang.
+            raise ApiError(
+                503, "payment_unavailable", error.message, headers={"Retry-After": "60"}
+            ) from error
     return jsonify(schemas.registration_result_json(registration, checkout_url)), 201
 
 

@@ -24,6 +24,7 @@ from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from community.calendar.links import event_location
+from community.core.text import one_line
 from community.events.models import Event
 
 PRODID = "-//Tokyo Tech Community//community//EN"
@@ -92,7 +93,8 @@ def _texts(event: Event, name: str, languages: Sequence[str]) -> list[str]:
     values: list[str] = []
     for language in languages:
         other = "en" if language == "ja" else "ja"
-        value = (getattr(event, f"{name}_{language}") or getattr(event, f"{name}_{other}")).strip()
+        # One line each: a calendar client may end a line at U+2028 as readily as at a newline.
+        value = one_line(getattr(event, f"{name}_{language}") or getattr(event, f"{name}_{other}"))
         if value and value not in values:
             values.append(value)
     return values
@@ -155,13 +157,13 @@ def event_component(
     component.add("dtend", event.ends_at.astimezone(tz))
     location = _location(event, site, personal)
     if location:
-        component.add("location", location)
+        component.add("location", one_line(location))
     if event.latitude is not None and event.longitude is not None:
         component.add("geo", (event.latitude, event.longitude))
     component.add("url", url)
     if organizer and site.organizer_email:
         address = vCalAddress(f"mailto:{site.organizer_email}")
-        address.params["cn"] = vText(site.organizer_name)
+        address.params["cn"] = vText(one_line(site.organizer_name))
         component.add("organizer", address)
     categories = list(dict.fromkeys(labels.kind(event.kind) for labels in site.labels))
     if event.category is not None:
@@ -217,6 +219,7 @@ def calendar_header(
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
     if method == "PUBLISH":
+        name, description = one_line(name), one_line(description)
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
         calendar.add("description", description)
@@ -343,7 +346,7 @@ def invitation(
         event, site, stamp=stamp, personal=personal, cancelled=method == "CANCEL"
     )
     attendee = vCalAddress(f"mailto:{attendee_email}")
-    attendee.params["cn"] = vText(attendee_name)
+    attendee.params["cn"] = vText(one_line(attendee_name))
     attendee.params["role"] = "REQ-PARTICIPANT"
     attendee.params["partstat"] = "ACCEPTED" if method == "REQUEST" else "DECLINED"
     # Nobody answers these invitations by e-mail: the registration is the answer.

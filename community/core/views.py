@@ -1,10 +1,22 @@
-"""Views every site needs: health check, robots.txt, the language switch and the error pages."""
+"""Views every site needs: health check, robots.txt, the favicon, the language switch and the error
+pages."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Flask, jsonify, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+)
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -12,9 +24,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from community.core.accesslog import redact
 from community.core.db import db
 from community.core.i18n import supported_languages
 from community.core.security import safe_next
+from community.core.text import has_forbidden_character
 from community.extensions import csrf, limiter
 
 log = logging.getLogger(__name__)
@@ -62,6 +76,18 @@ def robots():
     return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
+@bp.get("/favicon.ico")
+@limiter.exempt
+def favicon():
+    # Browsers ask for /favicon.ico on every site whatever the page links; base.html links the SVG.
+    return send_from_directory(
+        current_app.static_folder,
+        "favicon.ico",
+        mimetype="image/vnd.microsoft.icon",
+        max_age=7 * 24 * 3600,
+    )
+
+
 @bp.post("/language")
 def set_language():
     language = request.form.get("lang", "")
@@ -77,10 +103,10 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/stripe/")
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, code: str | None = None):
     if wants_json():
         title = str(ERROR_TITLES.get(status, ERROR_TITLES[500]))
-        body = {"error": {"code": str(status), "message": message or title}}
+        body = {"error": {"code": code or str(status), "message": message or title}}
         return jsonify(body), status
     return (
         render_template(
@@ -93,7 +119,49 @@ def render_error(status: int, message: str | None = None):
     )
 
 
+def refuse_unreadable_input():
+    """One rule for every route: a NUL byte or a lone surrogate anywhere in the path, the query,
+    a form or a JSON body is answered 400 with a message, before any view or database sees it
+    (PostgreSQL refuses NUL in text, and a lone surrogate cannot be encoded)."""
+    if not (
+        has_forbidden_character(request.path)
+        or _multidict_has_forbidden(request.args)
+        or (request.method in {"POST", "PUT", "PATCH"} and _body_has_forbidden())
+    ):
+        return None
+    message = _l("The request holds characters that are not allowed (such as a NUL byte).")
+    if request.path.startswith("/api/"):
+        # The API speaks the language of ?lang (English by default), not the site's choice.
+        language = request.args.get("lang")
+        with force_locale(language if language in {"ja", "en"} else "en"):
+            return render_error(400, str(message), code="bad_request")
+    if wants_json():
+        return render_error(400, str(message), code="bad_request")
+    return render_error(400, str(message))
+
+
+def _multidict_has_forbidden(values) -> bool:
+    return any(
+        has_forbidden_character(key) or has_forbidden_character(value)
+        for key, value in values.items(multi=True)
+    )
+
+
+def _body_has_forbidden() -> bool:
+    if request.is_json:
+        # Cached: the view (and the webhook's signature check) read the same bytes again.
+        try:
+            return has_forbidden_character(request.get_json(silent=True, cache=True))
+        except RecursionError:
+            return False  # nested too deep to read: the view refuses it as not JSON
+    if request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
+        return _multidict_has_forbidden(request.form)
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
+    app.before_request(refuse_unreadable_input)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_error(400, str(_l("The form had expired. Please try again.")))
@@ -107,7 +175,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))
         db.session.rollback()
         return render_error(500)
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
@@ -617,6 +618,8 @@ class EmailAttendeesForm(CheckedForm):
     )
 
 
-class CheckInForm(CheckedForm):
+class CheckInForm(FlaskForm):
+    # Not a CheckedForm: a scanned code is only looked up (its control characters dropped by
+    # clean_search), never stored or sent, and junk in it is simply "no such ticket".
     code = HiddenField()
     q = HiddenField()

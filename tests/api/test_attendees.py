@@ -197,3 +197,29 @@ def test_members_cannot_have_tokens(make_user):
     member = make_user()
     with pytest.raises(Forbidden):
         accounts.create_api_token(member, "script")
+
+
+def test_a_busy_database_does_not_turn_a_valid_token_into_a_500(
+    app, make_app, organiser, event_with_people, api_token
+):
+    """Noting the token's last use waits for the write lock that another process holds; that
+    courtesy write gives way, and the attendee list is answered."""
+    import sqlite3
+
+    from tests.conftest import IsolatedClient
+
+    if app.config["TEST_BACKEND"] != "sqlite":
+        pytest.skip("holds SQLite's write lock from outside; PostgreSQL waits for row locks")
+    token = api_token(organiser)
+    impatient = make_app(SQLITE_BUSY_TIMEOUT_MS=200)
+    impatient.test_client_class = IsolatedClient
+    client = impatient.test_client()
+    blocker = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        response = _attendees(client, "full-house", token)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert response.status_code == 200
+    assert len(response.get_json()["attendees"]) == 3

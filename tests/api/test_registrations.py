@@ -93,7 +93,7 @@ def test_second_registration_with_the_same_email_is_409(client, make_event, emai
         ({"email": "a@example.com"}, {"name"}),
         ({"name": "  ", "email": "a@example.com"}, {"name"}),
         ({"name": "x" * 121, "email": "a@example.com"}, {"name"}),
-        ({"name": "Nul\x00", "email": "a@example.com"}, {"name"}),
+        ({"name": "Tab\tname", "email": "a@example.com"}, {"name"}),
         ({"name": 42, "email": "a@example.com"}, {"name"}),
         ({"name": "A", "email": "not-an-address"}, {"email"}),
         ({"name": "A"}, {"email"}),

@@ -4,13 +4,16 @@ driven by Playwright, and screenshots under tests/artifacts/.
 Playwright's own browser download is not used; CHROMIUM_PATH (default /usr/bin/chromium) names the
 browser. Without it these tests are skipped, or fail when REQUIRE_BROWSER_TESTS=1 (for CI).
 Page fixtures live here; the app and the SMTP mailbox come from tests/conftest.py.
+axe-core (npm) is installed on first use into .venv/node/, which git ignores.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +180,37 @@ def make_page(browser, live_server, artifact_stem, request):
 def page(make_page):
     """A page in an English-speaking browser on a desktop-sized window."""
     return make_page(locale="en-US")
+
+
+# --- axe-core ------------------------------------------------------------------------------------
+
+NODE_PREFIX = Path(__file__).resolve().parents[2] / ".venv" / "node"
+AXE_SCRIPT = NODE_PREFIX / "node_modules" / "axe-core" / "axe.min.js"
+AXE_PACKAGE = "axe-core@4"
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """The path of axe.min.js, installed with npm into .venv/node/ the first time."""
+    if not AXE_SCRIPT.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            reason = "npm is not installed, so axe-core cannot be (apt-get install npm)"
+            if browser_required():
+                pytest.fail(reason, pytrace=False)
+            pytest.skip(reason)
+        NODE_PREFIX.mkdir(parents=True, exist_ok=True)
+        command = [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix"]
+        done = subprocess.run(
+            [*command, str(NODE_PREFIX), AXE_PACKAGE],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0 or not AXE_SCRIPT.is_file():
+            pytest.fail(f"npm could not install {AXE_PACKAGE}:\n{done.stderr}", pytrace=False)
+    return AXE_SCRIPT
 
 
 # --- screenshots ---------------------------------------------------------------------------------

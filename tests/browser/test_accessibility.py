@@ -1,0 +1,492 @@
+"""axe-core on every public, account and organiser page, in Japanese and English, on a phone and on
+a desktop: a serious or critical violation fails the test, naming the rule, its impact and the
+elements; lesser findings are printed, not failed. The same pass fails a page that scrolls
+sideways on a phone, and a stylesheet, image or icon that does not load.
+
+One live server, one browser, a context per language; each page is loaded once and checked at both
+widths by resizing the window. axe is injected with a script tag, which the site's CSP (no inline
+scripts) would refuse: these contexts bypass the CSP, which other tests check.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.conftest import TIMEOUT_MS, artifact_name, save_screenshot
+from tests.conftest import link_in
+
+pytestmark = pytest.mark.browser
+
+LANGUAGES = {"ja": "ja-JP", "en": "en-US"}
+VIEWPORTS = {"phone": {"width": 375, "height": 740}, "desktop": {"width": 1280, "height": 900}}
+FAILING_IMPACTS = ("serious", "critical")
+PASSWORD = "a long enough axe password"
+# AXE_SCREENSHOTS=1 keeps a screenshot of every page checked (else only of pages that fail).
+SCREENSHOT_EVERY_PAGE = os.environ.get("AXE_SCREENSHOTS") == "1"
+# AXE_ONLY=attendees,order checks only the pages whose names contain one of these (while fixing).
+ONLY = [name for name in os.environ.get("AXE_ONLY", "").split(",") if name]
+
+# Everything but the results' long HTML excerpts, to keep the transfer small.
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    nodes: violation.nodes.map((node) => ({
+      target: node.target.join(" "),
+      summary: node.failureSummary || "",
+    })),
+  }));
+}"""
+
+# WCAG 1.4.10 (reflow), which axe does not check: on a phone nothing makes the page scroll sideways.
+# Wide tables scroll inside their own box (.table-scroll). Names the outermost elements too wide.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width) return "";
+  const wide = [...document.querySelectorAll("body *")].filter((element) => {
+    const box = element.getBoundingClientRect();
+    if (box.right <= width + 1) return false;
+    for (let parent = element.parentElement; parent; parent = parent.parentElement) {
+      if (getComputedStyle(parent).overflowX !== "visible") return false;
+    }
+    return true;
+  });
+  // Else something positioned outside its scrolling box, such as a visually hidden label.
+  const positioned = [...document.querySelectorAll("body *")].filter((element) =>
+    element.getBoundingClientRect().right > width + 1
+    && ["absolute", "fixed"].includes(getComputedStyle(element).position));
+  const outermost = wide.filter((element) => !wide.includes(element.parentElement));
+  if (!outermost.length) outermost.push(...positioned);
+  const describe = (element) => element.tagName.toLowerCase()
+    + (element.id ? "#" + element.id : "")
+    + (element.className && typeof element.className === "string"
+       ? "." + element.className.trim().split(/\\s+/).join(".") : "");
+  const culprits = outermost.slice(0, 5).map(describe).join(", ");
+  return `${document.documentElement.scrollWidth}px wide: ${culprits}`;
+}"""
+
+
+@dataclass
+class Site:
+    """What the seeded live server holds, as paths to visit."""
+
+    free_event: str
+    paid_event: str
+    past_event: str
+    manage_free: str
+    manage_paid: str
+    manage_waiting: str
+    manage_cancelled: str
+    full_event: str
+    cancelled_event: str
+    checkout: str
+    order: str
+    admins: dict[str, str] = field(default_factory=dict)  # language → e-mail address
+
+
+@dataclass(frozen=True)
+class Finding:
+    where: str
+    rule: str
+    impact: str
+    help: str
+    targets: tuple[str, ...]
+
+
+@pytest.fixture
+def site(live_server) -> Site:
+    from sqlalchemy import select
+
+    from community.accounts.models import User
+    from community.core.db import db, utcnow
+    from community.events import services
+    from community.events.models import Category
+    from community.events.services import EventData, QuestionData, TicketTypeData
+    from community.payments import sandbox
+    from community.payments.models import Order
+    from tests.conftest import password_hash
+
+    app = live_server.app
+    with app.app_context(), app.test_request_context(base_url=live_server.url):
+        admins = {}
+        for language in LANGUAGES:
+            admin = User(
+                email=f"admin-{language}@example.com",
+                name=f"Admin {language}",
+                role="admin",
+                locale=language,
+                password_hash=password_hash(PASSWORD),
+                email_confirmed_at=utcnow(),
+            )
+            db.session.add(admin)
+            admins[language] = admin.email
+        db.session.add(Category(slug="career", name_ja="キャリア", name_en="Career"))
+        db.session.commit()
+        organiser = db.session.scalar(select(User).where(User.email == "admin-en@example.com"))
+
+        def event(slug: str, days: int, **changes):
+            start = utcnow().replace(microsecond=0) + timedelta(days=days)
+            values = {
+                "slug": slug,
+                "kind": "event",
+                "title_ja": f"{slug} の夕べ",
+                "title_en": f"{slug} evening",
+                "summary_ja": "メンターとスポンサーに出会う夜。",
+                "summary_en": "An evening to meet mentors and sponsors.",
+                "description_ja": "**初めての方も歓迎**\n\n- 交流\n- [資料](https://example.com)",
+                "description_en": "**Newcomers welcome**\n\n- Meet\n- [Slides](https://example.com)",
+                "category_slug": "career",
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=2),
+                "capacity": 20,
+                "venue_name": "Shibuya Hall",
+                "venue_address": "1-2-3 Shibuya, Tokyo",
+                "map_url": "https://example.com/map",
+                "ticket_types": [TicketTypeData(slug="general", name_ja="一般", name_en="General")],
+                **changes,
+            }
+            made = services.create_event(EventData(**values), organiser)
+            services.publish_event(made)
+            return made
+
+        free = event(
+            "free-night",
+            5,
+            questions=[
+                QuestionData(kind="short_text", label_ja="会社", label_en="Company", required=True),
+                QuestionData(kind="long_text", label_ja="ご質問", label_en="Questions"),
+                QuestionData(
+                    kind="single_choice",
+                    label_ja="食事",
+                    label_en="Food",
+                    options=[
+                        {"value": "veg", "ja": "ベジタリアン", "en": "Vegetarian"},
+                        {"value": "any", "ja": "何でも", "en": "Anything"},
+                    ],
+                ),
+                QuestionData(
+                    kind="multiple_choice",
+                    label_ja="興味",
+                    label_en="Interests",
+                    options=[
+                        {"value": "web", "ja": "ウェブ", "en": "Web"},
+                        {"value": "ml", "ja": "機械学習", "en": "ML"},
+                    ],
+                ),
+            ],
+        )
+        paid = event(
+            "paid-workshop",
+            9,
+            kind="workshop",
+            prerequisites_ja="ノートPCを持参",
+            prerequisites_en="Bring a laptop",
+            ticket_types=[
+                TicketTypeData(slug="seat", name_ja="席", name_en="Seat", price_minor=3000),
+            ],
+        )
+        past = event("past-meetup", 1)
+        # An event that has happened: published while it was upcoming, then moved to last week.
+        past.starts_at = utcnow().replace(microsecond=0) - timedelta(days=7)
+        past.ends_at = past.starts_at + timedelta(hours=2)
+        db.session.commit()
+
+        full = event("full-night", 3, capacity=1)
+        services.register_for_event(
+            full.slug, name="First Come", email="first@example.com", language="en"
+        )
+        waiting = services.register_for_event(
+            full.slug, name="Wendy Waiting", email="wendy@example.com", language="en"
+        )
+        cancelled = event("cancelled-talk", 6)
+        services.cancel_event(cancelled, "The speaker is ill.")
+        draft = EventData(
+            slug="draft-idea",
+            kind="event",
+            title_ja="下書き",
+            title_en="Draft idea",
+            starts_at=utcnow().replace(microsecond=0) + timedelta(days=30),
+            ends_at=utcnow().replace(microsecond=0) + timedelta(days=30, hours=1),
+            capacity=5,
+            venue_name="To be decided",
+            ticket_types=[TicketTypeData(slug="general", name_en="General")],
+        )
+        services.create_event(draft, organiser)
+
+        confirmed = services.register_for_event(
+            free.slug,
+            name="Gina Guest",
+            email="gina@example.com",
+            answers={str(free.questions[0].id): "Acme"},
+            language="en",
+        )
+        arrived = services.register_for_event(
+            free.slug,
+            name="Ken Early",
+            email="ken@example.com",
+            answers={str(free.questions[0].id): "Example KK"},
+            language="ja",
+        )
+        services.check_in(free, arrived.ticket_code)
+        left = services.register_for_event(
+            free.slug,
+            name="Lena Left",
+            email="lena@example.com",
+            answers={str(free.questions[0].id): "Gone KK"},
+            language="en",
+        )
+        services.cancel_registration(left.id)
+        awaiting = services.register_for_event(
+            paid.slug, name="Paula Payer", email="paula@example.com", language="en"
+        )
+        checkout = services.payment_page_for(awaiting)
+        buyer = services.register_for_event(
+            paid.slug, name="Bea Buyer", email="bea@example.com", language="en"
+        )
+        paid_checkout = services.payment_page_for(buyer)
+        sandbox.pay(re.search(r"/checkout/([^/?#]+)", paid_checkout).group(1))
+        db.session.commit()
+        order = db.session.scalar(
+            select(Order).where(Order.purpose == "ticket", Order.reference == str(buyer.id))
+        )
+
+        def manage(registration) -> str:
+            return f"/registrations/{registration.id}/{services.manage_token(registration)}"
+
+        return Site(
+            free_event=f"/events/{free.slug}",
+            paid_event=f"/events/{paid.slug}",
+            past_event=f"/events/{past.slug}",
+            manage_free=manage(confirmed),
+            manage_paid=manage(awaiting),
+            manage_waiting=manage(waiting),
+            manage_cancelled=manage(left),
+            full_event=f"/events/{full.slug}",
+            cancelled_event=f"/events/{cancelled.slug}",
+            checkout=urlsplit(checkout).path,
+            order=f"/organiser/orders/{order.id}",
+            admins=admins,
+        )
+
+
+def public_pages(site: Site) -> list[tuple[str, str, int]]:
+    """(name, path, expected status) of the pages anyone can open."""
+    return [
+        ("home", "/", 200),
+        ("events", "/events", 200),
+        ("events-filtered", "/events?kind=workshop&format=in_person", 200),
+        ("past-events", "/events/past", 200),
+        ("event-free", site.free_event, 200),
+        ("event-paid", site.paid_event, 200),
+        ("event-past", site.past_event, 200),
+        ("manage-confirmed", site.manage_free, 200),
+        ("manage-awaiting-payment", site.manage_paid, 200),
+        ("manage-waitlisted", site.manage_waiting, 200),
+        ("manage-cancelled", site.manage_cancelled, 200),
+        ("event-full", site.full_event, 200),
+        ("event-cancelled", site.cancelled_event, 200),
+        ("sandbox-checkout", site.checkout, 200),
+        ("calendar", "/calendar", 200),
+        ("calendar-help", "/calendar/help", 200),
+        ("partners", "/partners", 200),
+        ("join", "/join", 200),
+        ("donate", "/donate", 200),
+        ("login", "/account/login", 200),
+        ("signup", "/account/signup", 200),
+        ("reset-request", "/account/reset", 200),
+        ("resend-confirmation", "/account/confirm/resend", 200),
+        ("check-inbox", "/account/check-inbox", 200),
+        ("bad-reset-link", "/account/reset/not-a-token", 400),
+        ("not-found", "/no-such-page", 404),
+    ]
+
+
+def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
+    """(name, path, expected status) of the account and organiser pages, for an admin."""
+    free = site.free_event.removeprefix("/events/")
+    return [
+        ("profile", "/account/profile", 200),
+        ("delete-account", "/account/delete", 200),
+        ("calendar-signed-in", "/calendar", 200),
+        ("event-as-organiser", site.free_event, 200),
+        ("dashboard", "/organiser/", 200),
+        ("event-new", "/organiser/events/new", 200),
+        ("event-edit", f"/organiser/events/{free}/edit", 200),
+        ("attendees", f"/organiser/events/{free}/attendees", 200),
+        ("check-in", f"/organiser/events/{free}/check-in", 200),
+        ("check-in-search", f"/organiser/events/{free}/check-in?q=Gina", 200),
+        ("cancel-event", f"/organiser/events/{free}/cancel", 200),
+        ("orders", "/organiser/orders/", 200),
+        ("order", site.order, 200),
+        ("users", "/organiser/users/", 200),
+    ]
+
+
+# Forms sent empty once, to check the page with its error messages: (name, path, form selector).
+EMPTY_FORMS = [
+    ("signup-errors", "/account/signup", "main form"),
+    ("login-errors", "/account/login", "main form"),
+]
+
+
+class Auditor:
+    """Runs axe on pages and keeps what it finds."""
+
+    def __init__(self, script: str, report_stem: str) -> None:
+        self.script = script
+        self.report_stem = report_stem
+        self.findings: list[Finding] = []
+        self.pages_checked = 0
+        self.seconds_in_axe = 0.0
+        self.missing: set[str] = set()
+        self.too_wide: list[str] = []
+
+    def note_missing(self, response) -> None:
+        """A stylesheet, image or icon a page asked for and did not get."""
+        if response.request.resource_type != "document" and response.status >= 400:
+            self.missing.add(f"{response.status} {response.url}")
+
+    @staticmethod
+    def wanted(language: str, name: str) -> bool:
+        places = [f"{language}-{width}/{name}" for width in VIEWPORTS]
+        return not ONLY or any(part in place for part in ONLY for place in places)
+
+    def check(self, page, language: str, name: str) -> None:
+        """axe on the loaded page at each width in turn: one load, one injection, two runs."""
+        if not self.wanted(language, name):
+            return
+        started = time.monotonic()
+        page.add_script_tag(path=self.script)
+        self.seconds_in_axe += time.monotonic() - started
+        for width, viewport in VIEWPORTS.items():
+            where = f"{language}-{width}/{name}"
+            page.set_viewport_size(viewport)
+            started = time.monotonic()
+            violations = page.evaluate(AXE_RUN)
+            self.seconds_in_axe += time.monotonic() - started
+            self.pages_checked += 1
+            wide = page.evaluate(OVERFLOWING)
+            if wide:
+                self.too_wide.append(f"{where}: {wide}")
+            for violation in violations:
+                self.findings.append(
+                    Finding(
+                        where=where,
+                        rule=violation["id"],
+                        impact=violation["impact"] or "unknown",
+                        help=violation["help"],
+                        targets=tuple(node["target"] for node in violation["nodes"]),
+                    )
+                )
+            if SCREENSHOT_EVERY_PAGE or any(v["impact"] in FAILING_IMPACTS for v in violations):
+                save_screenshot(page, f"{self.report_stem}-{artifact_name(where)}")
+
+    def visit(self, page, language: str, name: str, path: str, status: int) -> None:
+        if not self.wanted(language, name):
+            return
+        response = page.goto(path)
+        assert response is not None and response.status == status, (
+            f"{language}/{name}: {path} answered"
+            f" {response.status if response else 'nothing'}, not {status}"
+        )
+        self.check(page, language, name)
+
+    def submit_empty(self, page, language: str, name: str, path: str, form: str) -> None:
+        if not self.wanted(language, name):
+            return
+        page.goto(path)
+        page.locator(form).locator("button[type=submit]").last.click()
+        page.wait_for_load_state()
+        refused = page.locator("[aria-invalid=true]").count()
+        assert refused > 0, f"{language}/{name}: no field was refused"
+        self.check(page, language, name)
+
+    def report(self, failing: bool) -> str:
+        lines = []
+        for finding in self.findings:
+            if (finding.impact in FAILING_IMPACTS) == failing:
+                lines.append(f"{finding.where}: {finding.rule} [{finding.impact}] {finding.help}")
+                lines.extend(f"    {target}" for target in finding.targets[:10])
+        return "\n".join(lines)
+
+
+def request_reset(page, email: str) -> None:
+    page.goto("/account/reset")
+    page.locator("main form input[type=email]").fill(email)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"^(?!.*/account/reset$)"))
+
+
+def sign_in(page, email: str) -> None:
+    page.goto("/account/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"^(?!.*/account/login)"))
+
+
+def test_every_page_passes_axe_in_both_languages_on_a_phone_and_a_desktop(
+    browser, live_server, site, axe_script, artifact_stem, mailbox
+):
+    started = time.monotonic()
+    auditor = Auditor(str(axe_script), artifact_stem)
+    for language, locale in LANGUAGES.items():
+        # One context per language; each page is checked at every width by resizing the window.
+        context = browser.new_context(
+            base_url=live_server.url,
+            locale=locale,
+            viewport=VIEWPORTS["desktop"],
+            bypass_csp=True,
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        try:
+            page = context.new_page()
+            page.on("response", auditor.note_missing)
+            for name, path, status in public_pages(site):
+                auditor.visit(page, language, name, path, status)
+            for name, path, form in EMPTY_FORMS:
+                auditor.submit_empty(page, language, name, path, form)
+            register_form = "main form[action$='/register']"
+            auditor.submit_empty(
+                page, language, "event-register-errors", site.free_event, register_form
+            )
+            request_reset(page, site.admins[language])
+            auditor.check(page, language, "reset-requested")
+            reset_link = link_in(mailbox.last_to(site.admins[language]), "/account/reset/")
+            auditor.visit(page, language, "reset-password", urlsplit(reset_link).path, 200)
+            sign_in(page, site.admins[language])
+            assert page.locator("html").get_attribute("lang") == language
+            auditor.check(page, language, "signed-in-welcome")
+            for name, path, status in signed_in_pages(site):
+                auditor.visit(page, language, name, path, status)
+            auditor.submit_empty(
+                page, language, "event-new-errors", "/organiser/events/new", "form.event-form"
+            )
+        finally:
+            context.close()
+    with browser.new_context(base_url=live_server.url) as context:
+        icon = context.request.get("/favicon.ico")
+        assert icon.status == 200, f"/favicon.ico answered {icon.status}"
+        assert icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    elapsed = time.monotonic() - started
+    print(
+        f"\naxe: {auditor.pages_checked} page views in {elapsed:.1f}s,"
+        f" {auditor.seconds_in_axe:.1f}s of them in axe"
+    )
+    lesser = auditor.report(failing=False)
+    if lesser:
+        print(f"axe, moderate and minor findings (not failed):\n{lesser}")
+    assert not auditor.missing, f"pages asked for what is not there: {sorted(auditor.missing)}"
+    failures = auditor.report(failing=True)
+    assert not failures, f"axe found serious or critical violations:\n{failures}"
+    wide = "\n".join(auditor.too_wide)
+    assert not wide, f"pages that scroll sideways (WCAG 1.4.10, reflow):\n{wide}"
