@@ -24,7 +24,7 @@ from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from community.calendar.links import event_location
-from community.core.text import one_line
+from community.core.text import one_line, plain_text
 from community.events.models import Event
 
 PRODID = "-//Tokyo Tech Community//community//EN"
@@ -93,8 +93,10 @@ def _texts(event: Event, name: str, languages: Sequence[str]) -> list[str]:
     values: list[str] = []
     for language in languages:
         other = "en" if language == "ja" else "ja"
-        # One line each: a calendar client may end a line at U+2028 as readily as at a newline.
-        value = one_line(getattr(event, f"{name}_{language}") or getattr(event, f"{name}_{other}"))
+        # A calendar client may end a line at U+2028 as readily as at a newline: titles and names
+        # are one line each; a summary keeps its lines, as plain newlines.
+        clean = plain_text if name == "summary" else one_line
+        value = clean(getattr(event, f"{name}_{language}") or getattr(event, f"{name}_{other}"))
         if value and value not in values:
             values.append(value)
     return values

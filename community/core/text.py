@@ -37,6 +37,17 @@ def one_line(value: str | None) -> str:
     return " ".join(LINE_BREAKERS.sub(" ", str(value)).split())
 
 
+_PARAGRAPH_ENDS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+
+
+def plain_text(value: str | None) -> str:
+    """`value` made safe for a multi-line text we send out (a calendar DESCRIPTION): every kind
+    of line end becomes a newline, and the other breakers are dropped."""
+    if not value:
+        return ""
+    return TEXT_BREAKERS.sub("", _PARAGRAPH_ENDS.sub("\n", str(value))).strip()
+
+
 def search_term(value: str | None) -> str:
     """A search as typed, its line breakers dropped (nobody searches for them, and PostgreSQL
     refuses NUL even in a query's parameters)."""
