@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -63,8 +64,12 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.messages if address.lower() in m["To"].lower()]
 
-    def last_to(self, address: str) -> EmailMessage:
-        found = self.to(address)
+    def last_to(self, address: str, wait: float = 5.0) -> EmailMessage:
+        """The latest message to `address`, waiting a little for one: pages send their e-mail
+        after the answer, so a browser may be quicker than the SMTP conversation."""
+        deadline = time.monotonic() + wait
+        while not (found := self.to(address)) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert found, f"no message to {address}; got {[m['To'] for m in self.messages]}"
         return found[-1]
 

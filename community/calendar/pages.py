@@ -1,5 +1,6 @@
 """The calendar's HTML pages: subscribing (webcal://, Google, download) and the help for each
-client, the private feed's section on the profile and manage pages, and rotating its address.
+client, the private feed's section on the profile page and the calendar section of the manage
+page, sending a guest their feed's address by e-mail, and rotating private addresses.
 
 The feeds themselves are served by views.py; the link builders are in links.py and reach the
 templates of other domains as template globals registered here (events never imports calendar).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -22,6 +23,7 @@ from community.calendar.models import PrivateFeed
 from community.core.urls import external_url
 from community.events import services as events
 from community.events.models import Event, Registration
+from community.extensions import limiter
 
 bp = Blueprint("calendar_pages", __name__)
 
@@ -131,31 +133,46 @@ def help_page():
 
 # --- the private feed: sections on other pages, and rotation -------------------------------------
 
+# Each of these sends an e-mail to an address that the person asking may not own: enough for a
+# person who lost a message, too few to flood someone's mailbox.
+MAIL_LIMIT = "3 per minute;10 per hour"
+PRIVATE_HEADERS = {
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
 
-def _private_feed_section(feed: PrivateFeed, rotate_action: str) -> Markup:
+
+def _private_feed_section(feed: PrivateFeed, rotate_action: str, *, by_mail: bool) -> Markup:
     return Markup(  # noqa: S704 - rendered by our own autoescaping templates
         render_template(
             "calendar/_private_feed.html",
             links=private_feed_links(feed),
             rotate_action=rotate_action,
+            by_mail=by_mail,
         )
     )
 
 
 def profile_section(user: User) -> Markup:
     return _private_feed_section(
-        services.feed_for_user(user), url_for("calendar_pages.rotate_my_feed")
+        services.feed_for_user(user), url_for("calendar_pages.rotate_my_feed"), by_mail=False
     )
 
 
 def manage_section(registration: Registration) -> Markup:
-    return _private_feed_section(
-        services.feed_for_registration(registration),
-        url_for(
-            "calendar_pages.rotate_registration_feed",
+    """The manage page's calendar section. A manage link concerns one registration, and whoever
+    made it may have typed someone else's address: the address-wide (or account-wide) feed is
+    never shown here. A guest may have it e-mailed to the registration's address."""
+    send_action = None
+    if registration.user_id is None:
+        send_action = url_for(
+            "calendar_pages.send_guest_feed",
             registration_id=registration.id,
             token=events.manage_token(registration),
-        ),
+        )
+    return Markup(  # noqa: S704 - rendered by our own autoescaping templates
+        render_template("calendar/_manage_calendar.html", send_action=send_action)
     )
 
 
@@ -175,13 +192,22 @@ def rotate_my_feed():
     return redirect(url_for("accounts.profile", _anchor="calendar-feed"))
 
 
-@bp.post("/registrations/<int:registration_id>/<token>/calendar/rotate")
-def rotate_registration_feed(registration_id: int, token: str):
+def _registration_key() -> str:
+    return f"guest-feed-mail:{request.view_args.get('registration_id')}"
+
+
+@bp.post("/registrations/<int:registration_id>/<token>/calendar/send")
+@limiter.limit(MAIL_LIMIT)
+@limiter.limit(MAIL_LIMIT, key_func=_registration_key)
+def send_guest_feed(registration_id: int, token: str):
     registration = events.find_registration_by_token(registration_id, token)
-    if registration is None:
+    if registration is None or registration.user_id is not None:
         abort(404)
-    services.rotate_feed(services.feed_for_registration(registration))
-    flash(_rotated_message(), "success")
+    services.send_guest_feed(registration)
+    flash(
+        _("We have sent the address of your calendar to the e-mail address of this registration."),
+        "success",
+    )
     return redirect(
         url_for(
             "events.manage",
@@ -190,6 +216,39 @@ def rotate_registration_feed(registration_id: int, token: str):
             _anchor="calendar-feed",
         )
     )
+
+
+def _guest_feed_or_404(token: str) -> PrivateFeed:
+    feed = services.find_feed(token)
+    if feed is None or feed.email is None:
+        abort(404)
+    return feed
+
+
+@bp.get("/calendar/guest/<token>")
+def guest_feed_page(token: str):
+    """The page the e-mailed calendar address links to: subscribing, and a new address."""
+    feed = _guest_feed_or_404(token)
+    section = _private_feed_section(
+        feed, url_for("calendar_pages.rotate_guest_feed", token=feed.token), by_mail=True
+    )
+    return render_template("calendar/guest.html", section=section), 200, PRIVATE_HEADERS
+
+
+@bp.post("/calendar/guest/<token>/rotate")
+@limiter.limit(MAIL_LIMIT)
+def rotate_guest_feed(token: str):
+    feed = _guest_feed_or_404(token)
+    if not services.rotate_guest_feed(feed):
+        abort(404)
+    flash(
+        _(
+            "Your calendar has a new address, sent to your e-mail address. The old one no "
+            "longer works: subscribe again with the new one."
+        ),
+        "success",
+    )
+    return redirect(url_for("calendar_pages.index"))
 
 
 def register() -> None:

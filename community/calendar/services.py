@@ -1,6 +1,10 @@
 """The calendar domain's rules: which events each feed holds, private feeds' secret addresses,
 and serving feeds so that an unchanged one costs almost nothing.
 
+A private feed belongs to an account (its registrations, shown on the profile) or to a guest
+e-mail address (its registrations made without an account). Anyone can register with any
+address, so a guest feed is never shown on a page: it is only ever e-mailed to its address.
+
 A feed is fingerprinted from what it is built from (each event's id, modification stamp,
 sequence, status and category, plus the calendar's header and words). The same fingerprint
 means the same bytes, so:
@@ -23,13 +27,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from community.accounts.models import User
-from community.calendar import ical
+from community.calendar import ical, links
 from community.calendar.models import FeedVersion, PrivateFeed
-from community.core.db import db, utcnow
+from community.core.db import begin_write, db, utcnow
+from community.core.errors import Busy
+from community.core.mail import send_mail
+from community.core.urls import external_url
 from community.events import services as events
 from community.events.models import Event, Registration
 
@@ -276,10 +284,14 @@ def _get_or_create(condition, **owner) -> PrivateFeed:
     db.session.add(feed)
     try:
         db.session.commit()
-    except IntegrityError:
-        # Another request made it first: theirs is the one.
+    except (IntegrityError, OperationalError) as error:
+        # Another request made it first (on SQLite, that can also show as a stale snapshot):
+        # theirs is the one.
         db.session.rollback()
-        return _feed_where(condition)
+        found = _feed_where(condition)
+        if found is None:
+            raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+        return found
     return feed
 
 
@@ -287,22 +299,78 @@ def feed_for_user(user: User) -> PrivateFeed:
     return _get_or_create(PrivateFeed.user_id == user.id, user_id=user.id)
 
 
-def feed_for_registration(registration: Registration) -> PrivateFeed:
-    """The feed a manage link shows: the account's when the registration has one, else the one
-    of its e-mail address (every registration of that address, for a guest)."""
+def guest_feed_for(registration: Registration) -> PrivateFeed:
+    """The feed of a guest registration's e-mail address: the guest registrations of that
+    address. Never shown to whoever holds the registration (anyone may register with any
+    address): it is only ever sent to the address itself (`send_guest_feed`). A registration made
+    while signed in has none: it belongs to the account's feed."""
     if registration.user_id is not None:
-        return _get_or_create(
-            PrivateFeed.user_id == registration.user_id, user_id=registration.user_id
-        )
+        raise ValueError("a signed-in registration belongs to its account's feed")
+    # Registrations store the address as `normalise_email` made it (lower case, NFC), as the
+    # feeds' CHECK does: Guest@Example.com and guest@example.com are one feed.
     return _get_or_create(PrivateFeed.email == registration.email, email=registration.email)
 
 
-def rotate_feed(feed: PrivateFeed) -> PrivateFeed:
-    """A new secret address; the old one answers 404 from now on."""
-    feed.token = _new_token()
-    feed.rotated_at = utcnow()
-    db.session.commit()
-    return feed
+def _send_feed_mail(feed: PrivateFeed, language: str, *, rotated: bool) -> bool:
+    url = external_url("calendar.private_feed", token=feed.token)
+    subject = (
+        _l("The new address of your calendar") if rotated else _l("The address of your calendar")
+    )
+    return send_mail(
+        feed.email,
+        subject,
+        "calendar/guest_feed",
+        language,
+        rotated=rotated,
+        feed_url=url,
+        webcal_url=links.webcal_url(url),
+        google_url=links.google_subscribe_url(url),
+        page_url=external_url("calendar_pages.guest_feed_page", token=feed.token),
+    )
+
+
+def send_guest_feed(registration: Registration) -> bool:
+    """E-mail the guest feed of a guest registration's address to that address (and only
+    there), in the registration's language."""
+    feed = guest_feed_for(registration)
+    language = registration.locale if registration.locale in ("ja", "en") else "ja"
+    return _send_feed_mail(feed, language, rotated=False)
+
+
+def rotate_feed(feed: PrivateFeed) -> bool:
+    """A new secret address; the old one answers 404 from now on.
+
+    Conditional on the token this request read: of two simultaneous rotations one wins, and the
+    other returns False (its token was already dead), so no e-mail carries a dead address.
+    """
+    read_token = feed.token
+    if db.session().in_transaction():
+        db.session.rollback()
+    try:
+        begin_write(db.session)
+        replaced = db.session.execute(
+            update(PrivateFeed)
+            .where(PrivateFeed.id == feed.id, PrivateFeed.token == read_token)
+            .values(token=_new_token(), rotated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    db.session.refresh(feed)
+    return replaced.rowcount == 1
+
+
+def rotate_guest_feed(feed: PrivateFeed) -> bool:
+    """A guest feed's new address goes to its e-mail address, not to whoever asked: the old
+    address may be the one that leaked. False when another request rotated it first."""
+    if feed.email is None:
+        raise ValueError("an account's feed is rotated on its profile page")
+    if not rotate_feed(feed):
+        return False
+    _send_feed_mail(feed, feed_owner(feed).language, rotated=True)
+    return True
 
 
 def find_feed(token: str) -> PrivateFeed | None:
@@ -321,6 +389,9 @@ def find_feed(token: str) -> PrivateFeed | None:
 
 @dataclass(frozen=True)
 class Owner:
+    """Whose registrations a feed holds: an account's (by account, and by the account's address
+    once it is confirmed), or a guest address's (its registrations made without an account)."""
+
     user_id: int | None
     email: str | None
     language: str
@@ -329,14 +400,26 @@ class Owner:
 def feed_owner(feed: PrivateFeed) -> Owner:
     if feed.user_id is not None:
         user = db.session.get(User, feed.user_id)
-        return Owner(user.id, user.email, user.locale)
+        # An address nobody proved to hold gathers nothing: only the account's own registrations.
+        return Owner(user.id, user.email if user.is_confirmed else None, user.locale)
     latest = db.session.scalar(
         select(Registration.locale)
-        .where(Registration.email == feed.email)
+        .where(Registration.email == feed.email, Registration.user_id.is_(None))
         .order_by(Registration.created_at.desc(), Registration.id.desc())
         .limit(1)
     )
     return Owner(None, feed.email, latest or "ja")
+
+
+def _owned_registrations(owner: Owner) -> list[Registration]:
+    found = events.person_registrations(
+        user_id=owner.user_id, email=owner.email, starts_from=window_start()
+    )
+    if owner.user_id is None:
+        # A guest feed never shows what someone did while signed in with that address (or in
+        # someone else's name): those places are in the account's feed, and only there.
+        found = [registration for registration in found if registration.user_id is None]
+    return found
 
 
 def private_feed(
@@ -348,9 +431,7 @@ def private_feed(
     if_none_match: Callable[[str], bool] = lambda etag: False,
 ) -> Served:
     owner = feed_owner(feed)
-    registrations = events.person_registrations(
-        user_id=owner.user_id, email=owner.email, starts_from=window_start()
-    )
+    registrations = _owned_registrations(owner)
     chosen: dict[int, Registration] = {}
     for registration in registrations:
         held = chosen.get(registration.event_id)

@@ -3,12 +3,18 @@ its checkout expires, or its money goes back.
 
 These run inside the payments transaction that records the webhook event (no commits here); the
 event's row is locked first, as everywhere in the registration engine. E-mails go after commit.
+Money for a place that can no longer be given (cancelled, its hold released, its event
+cancelled) is answered "not fulfilled": payments then refunds it in full, and the person is told
+here, in their language.
 """
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from community.core.db import db, utcnow
-from community.events.models import Registration
+from community.core.urls import external_url
+from community.events.models import Event, Registration
 from community.events.services.registration import (
     Notification,
     _lock_event,
@@ -18,6 +24,8 @@ from community.events.services.registration import (
 )
 from community.payments.fulfilment import Fulfilment, register_fulfilment
 from community.payments.models import Order
+
+REFUND_SUBJECT = _l("Your payment is being refunded: %(title)s")
 
 
 def _registration(order: Order) -> Registration | None:
@@ -34,12 +42,23 @@ def _after(notifications: list[Notification]):
     return (lambda: _send(notifications)) if notifications else None
 
 
+def _event_cancelled(registration: Registration) -> bool:
+    event = db.session.get(Event, registration.event_id, populate_existing=True)
+    return event.status == "cancelled"
+
+
 def ticket_paid(order: Order):
     registration = _registration(order)
-    if registration is None or registration.status != "awaiting_payment":
-        # The hold ended before the money came (or the registration is gone): the place is no
-        # longer this person's to give; the order stays paid for a refund.
+    if registration is None:
         return False, None
+    event_cancelled = _event_cancelled(registration)
+    if registration.status != "awaiting_payment" or event_cancelled:
+        # The place is no longer this person's to give (cancelled, its hold released, or the
+        # event cancelled): payments refunds the money in full, and we say why.
+        reason = "event_cancelled" if event_cancelled else registration.status
+        amount = order.amount_minor - order.refunded_minor
+        registration_id = registration.id
+        return False, lambda: send_refund_mail(registration_id, reason, amount, order.currency)
     registration.transition("confirmed", utcnow())
     return True, _after([Notification("confirmed", registration.id)])
 
@@ -52,7 +71,8 @@ def ticket_expired(order: Order):
     notifications: list[Notification] = []
     registration.transition("expired", moment)
     _release_place(registration)
-    _promote(registration.event_id, moment, notifications)
+    if not _event_cancelled(registration):
+        _promote(registration.event_id, moment, notifications)
     notifications.append(Notification("hold_expired", registration.id))
     return _after(notifications)
 
@@ -61,6 +81,10 @@ def ticket_refunded(order: Order, refunded_minor: int, full: bool):
     registration = _registration(order)
     if registration is None or not full or registration.status != "confirmed":
         return None
+    if _event_cancelled(registration):
+        # The event's cancellation already told everyone; places in a cancelled event stay as
+        # they were for the records and calendars, and nobody is promoted into it.
+        return None
     moment = utcnow()
     notifications: list[Notification] = []
     registration.transition("cancelled", moment)
@@ -68,6 +92,45 @@ def ticket_refunded(order: Order, refunded_minor: int, full: bool):
     _promote(registration.event_id, moment, notifications)
     notifications.append(Notification("cancelled", registration.id))
     return _after(notifications)
+
+
+def send_refund_mail(registration_id: int, reason: str, amount_minor: int, currency: str) -> bool:
+    """Tell the person, in their language, that their money is going back and why: `reason` is
+    "cancelled", "expired" (the hold was released first), "event_cancelled", or "confirmed" (a
+    second payment for a place already paid for)."""
+    from community.core.mail import send_mail
+    from community.events.notify import manage_url
+
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        return False
+    event = registration.event
+    language = registration.locale
+    title = getattr(event, f"title_{language}", "") or event.title_ja or event.title_en
+    return send_mail(
+        registration.email,
+        _Subject(title),
+        "events/refund",
+        language,
+        registration=registration,
+        event=event,
+        title=title,
+        reason=reason,
+        amount_minor=amount_minor,
+        currency=currency,
+        manage_url=manage_url(registration),
+        event_url=external_url("events.detail", slug=event.slug),
+    )
+
+
+class _Subject:
+    """The refund e-mail's subject, translated when the mail is rendered in its language."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    def __str__(self) -> str:
+        return str(REFUND_SUBJECT) % {"title": self.title}
 
 
 def register() -> None:

@@ -1,5 +1,9 @@
-"""Sections that other domains add to a registration's manage page (e.g. the calendar's private
-feed for the person who registered).
+"""Sections that other domains add to a registration's manage page (e.g. the calendar's, which
+offers to e-mail a guest the address of their calendar).
+
+A section concerns the one registration whose link was opened, nothing more: anyone may register
+with any e-mail address, so what is gathered by address (that address's other registrations, its
+calendar) must never appear here; at most, a section offers to send it to the address.
 
 Events never imports those domains: each registers, at start-up, a function that takes the
 registration (whose manage link was opened) and returns the section's HTML (Markup), and the

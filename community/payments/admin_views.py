@@ -12,15 +12,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import StringField
-from wtforms.validators import Length
 
 from community.accounts.access import admin_required, organiser_required
 from community.core.errors import DomainError
 from community.core.i18n import current_language
 from community.core.money import MoneyError, parse_amount
 from community.payments import reports, services
+from community.payments.forms import RefundAmountForm
 from community.payments.visibility import purpose_label, visibility_for
 
 bp = Blueprint("payments_admin", __name__, url_prefix="/organiser/orders")
@@ -100,6 +98,7 @@ def order(order_id: int):
         "payments/order.html",
         order=found,
         refund_form=AdminRefundForm(formdata=None) if _me().is_admin else None,
+        refundable=services.refundable_minor(found),
         events=reports.webhook_events_of(found),
         link=link,
         purpose_label=purpose_label,
@@ -109,12 +108,8 @@ def order(order_id: int):
     )
 
 
-class AdminRefundForm(FlaskForm):
-    amount = StringField(
-        _l("Amount to refund (empty: everything paid)"),
-        validators=[Length(max=20)],
-        render_kw={"inputmode": "decimal"},
-    )
+class AdminRefundForm(RefundAmountForm):
+    """A refused amount is flashed: the order page is redirected back to."""
 
 
 @bp.post("/<int(max=2147483647):order_id>/refund")

@@ -18,7 +18,8 @@ AfterCommit = Callable[[], None]
 
 @dataclass(frozen=True)
 class Fulfilment:
-    # Money arrived: give what was bought. Returns False if it can no longer be given.
+    # Money arrived: give what was bought. Returns False if it can no longer be given: payments
+    # then refunds it in full, and the handler's after-commit action tells the buyer why.
     paid: Callable[[Order], tuple[bool, AfterCommit | None]]
     # The checkout ended unpaid: release what was held.
     expired: Callable[[Order], AfterCommit | None]

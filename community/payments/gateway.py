@@ -65,32 +65,79 @@ class RefundResult:
     amount: int
 
 
+class MalformedEvent(Exception):
+    """A verified event whose object is not what Stripe documents (a field missing or of another
+    type): nothing of it is applied, and the webhook answers 400."""
+
+
+@dataclass(frozen=True)
+class RefundedCharge:
+    payment_intent: str | None
+    amount_refunded: int
+
+
+def _text(data: dict, key: str, *, required: bool = False) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise MalformedEvent(f"{key} is {type(value).__name__}, not text")
+    return value
+
+
+def _integer(data: dict, key: str) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    # bool is an int to Python, and no amount or time is a bool; nor is one beyond 64 bits.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise MalformedEvent(f"{key} is {value!r:.40}, not a whole number")
+    return value
+
+
 def _session_from(obj) -> CheckoutSession:
     data = obj if isinstance(obj, dict) else obj.to_dict()
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise MalformedEvent("metadata is not an object")
     return CheckoutSession(
-        id=data["id"],
-        url=data.get("url") or "",
-        status=data.get("status") or "",
-        payment_status=data.get("payment_status") or "",
-        amount_total=data.get("amount_total"),
-        currency=(data.get("currency") or "").upper(),
-        client_reference_id=data.get("client_reference_id"),
-        metadata=dict(data.get("metadata") or {}),
+        id=_text(data, "id", required=True),
+        url=_text(data, "url") or "",
+        status=_text(data, "status") or "",
+        payment_status=_text(data, "payment_status") or "",
+        amount_total=_integer(data, "amount_total"),
+        currency=(_text(data, "currency") or "").upper(),
+        client_reference_id=_text(data, "client_reference_id"),
+        metadata={str(key): str(value) for key, value in metadata.items()},
         payment_intent=_id_of(data.get("payment_intent")),
         subscription=_id_of(data.get("subscription")),
-        expires_at=_time(data.get("expires_at")),
-        created=_time(data.get("created")),
+        expires_at=_time(_integer(data, "expires_at")),
+        created=_time(_integer(data, "created")),
+    )
+
+
+def refunded_charge_from_event_object(data: dict) -> RefundedCharge:
+    return RefundedCharge(
+        payment_intent=_id_of(data.get("payment_intent")),
+        amount_refunded=_integer(data, "amount_refunded") or 0,
     )
 
 
 def _id_of(value) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return value.get("id")
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return value["id"]
+    raise MalformedEvent("an expandable field is neither an id nor an object with one")
 
 
 def _time(value) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value else None
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError) as error:
+        raise MalformedEvent(f"{value!r:.40} is not a time") from error
 
 
 def session_from_event_object(data: dict) -> CheckoutSession:
@@ -123,7 +170,13 @@ class StripeGateway:
     def _call(self, operation, *args, **kwargs):
         try:
             return operation(*args, **kwargs)
-        except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as error:
+        except (
+            stripe.APIConnectionError,
+            stripe.RateLimitError,
+            stripe.APIError,
+            # The same idempotency key is in use by a request still running: ask again later.
+            stripe.IdempotencyError,
+        ) as error:
             raise GatewayError(str(error.user_message or error), transient=True) from error
         except stripe.StripeError as error:
             raise GatewayError(str(error.user_message or error), transient=False) from error

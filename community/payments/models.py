@@ -19,8 +19,11 @@ ORDER_TRANSITIONS = {
     "pending": {"paid", "expired", "failed"},
     "paid": {"refunded", "partially_refunded"},
     "partially_refunded": {"refunded", "partially_refunded"},
-    "expired": set(),
-    "failed": set(),
+    # Money that arrives after the checkout was closed (a payment Stripe took at the last moment,
+    # a delayed one that settled late) is recorded all the same, then refunded if it cannot be
+    # given: nothing paid is lost.
+    "expired": {"paid"},
+    "failed": {"paid"},
     "refunded": set(),
 }
 PAYMENT_STATUSES = ("open", "paid", "expired", "failed")

@@ -24,6 +24,8 @@ from sqlalchemy.orm import selectinload
 from community.core.dates import zone
 from community.core.db import db
 from community.core.money import format_money
+from community.core.pagination import page_number
+from community.core.text import search_term
 from community.payments.models import ORDER_STATUSES, Order, WebhookEvent
 from community.payments.visibility import registered_purposes, visible_orders
 
@@ -34,7 +36,6 @@ PER_PAGE = 50
 # Orders that took money: their amounts count in the totals (minus what went back).
 MONEY_STATUSES = ("paid", "partially_refunded", "refunded")
 
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Outside these years a local midnight may not convert to UTC (datetime's range is years 1-9999).
@@ -60,7 +61,7 @@ __all__ = [
 
 def clean_text(text: str | None) -> str:
     """Text as typed, without control characters (a NUL would be refused by PostgreSQL)."""
-    return _CONTROL_CHARACTERS.sub("", text or "").strip()
+    return search_term(text)
 
 
 def _parse_date(text: str | None) -> tuple[date | None, bool]:
@@ -77,14 +78,6 @@ def _parse_date(text: str | None) -> tuple[date | None, bool]:
     if not _FIRST_YEAR <= value.year <= _LAST_YEAR:
         return None, False
     return value, True
-
-
-def _page_number(text: str | None) -> int:
-    try:
-        return max(int(text or "1"), 1)
-    except ValueError:
-        # Not a number (or one with more digits than Python converts): the first page.
-        return 1
 
 
 @dataclass(frozen=True)
@@ -129,7 +122,7 @@ class OrderFilters:
             created_from=created_from,
             created_to=created_to,
             search=clean_text(args.get("q"))[:100],
-            page=_page_number(args.get("page")),
+            page=page_number(args.get("page")),
             problems=tuple(problems),
         )
 

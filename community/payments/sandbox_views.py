@@ -9,9 +9,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 
 from community.core.errors import DomainError, NotFound
+from community.core.forms import CheckedForm
 from community.core.i18n import current_language, supported_languages
 from community.payments import sandbox
 
@@ -20,7 +20,7 @@ bp = Blueprint("payments_sandbox", __name__, url_prefix="/payments/sandbox")
 TEST_NOTICE = _l("TEST PAYMENT: this is the offline payment sandbox. No real money moves.")
 
 
-class SandboxCheckoutForm(FlaskForm):
+class SandboxCheckoutForm(CheckedForm):
     """Only the CSRF token: the outcome is the button pressed."""
 
 

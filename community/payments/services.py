@@ -4,7 +4,11 @@ that record what happened, each exactly once.
 A webhook event is recorded under its unique id in the same transaction as its effect; a repeat
 finds the id taken and changes nothing. Orders are locked by writing to their row first, so two
 deliveries at the same moment apply one after the other, and an order already paid stays paid
-whatever order the events arrive in. Amount and currency from Stripe must match the order.
+whatever order the events arrive in (a late failure or expiry never undoes a payment). Amount
+and currency from Stripe must match the order. Money that arrives for what its purpose can no
+longer give (the handler answers "not fulfilled") is refunded in full, decided in the same
+transaction as the event that brought it; refunds are asked of Stripe with our refund's id as
+idempotency key, and one Stripe did not answer is asked again by reconcile.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from community.core.db import begin_write, db, utcnow
 from community.core.errors import Busy, DomainError
 from community.core.money import format_money, is_known_currency
+from community.core.urls import MAX_ID
 from community.payments.fulfilment import fulfilment_for
 from community.payments.gateway import (
     MINIMUM_CHARGE,
@@ -27,6 +32,7 @@ from community.payments.gateway import (
     GatewayError,
     StripeGateway,
     WebhookEventData,
+    refunded_charge_from_event_object,
     session_from_event_object,
 )
 from community.payments.models import Order, Payment, Refund, WebhookEvent
@@ -41,6 +47,8 @@ __all__ = [
     "paid_order_for",
     "reconcile",
     "refund_order",
+    "refundable_minor",
+    "retry_refunds",
     "start_checkout",
     "sync_checkouts",
 ]
@@ -186,17 +194,21 @@ def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
 def close_checkouts(purpose: str, reference: str) -> str:
     """Close the open checkouts of this purchase at Stripe before what it holds is released.
 
-    Returns "closed" (nothing can be paid any more), "paid" (a session had been paid: it is
-    applied now, as its webhook would), or "unknown" (Stripe did not answer: try again later).
+    The pending order is closed in our ledger first (its row locked by a write; no handler runs),
+    so the `checkout.session.expired` that Stripe sends back cannot release the purchase by
+    itself while the caller is still deciding what becomes of it (a cancellation). Then each open
+    session is expired at Stripe. Returns "closed" (nothing can be paid any more), "paid" (a
+    session had been paid: it is applied now, as its webhook would, and the payment wins),
+    "processing" (the buyer finished with a delayed payment method: if that money arrives and
+    the purchase can no longer be given, it is refunded), or "unknown" (Stripe did not answer:
+    ask again later).
     """
-    order = _pending_order(purpose, reference)
-    if order is None:
-        return "closed"
-    open_sessions = [p.session_id for p in order.payments if p.status == "open"]
+    session_ids = _close_order_first(purpose, reference)
     stripe = gateway()
-    if not open_sessions or stripe is None:
+    if not session_ids or stripe is None:
         return "closed"
-    for session_id in open_sessions:
+    outcome = "closed"
+    for session_id in session_ids:
         try:
             session = stripe.expire_session(session_id)
         except GatewayError:
@@ -204,23 +216,77 @@ def close_checkouts(purpose: str, reference: str) -> str:
             try:
                 session = stripe.retrieve_session(session_id)
             except GatewayError:
-                return "unknown"
+                outcome = "unknown"
+                continue
         if session.status == "complete" and session.payment_status == "paid":
             apply_session(session, stripe.provider)
             return "paid"
-        if session.status != "expired":
-            return "unknown"
-    return "closed"
+        if session.status == "expired":
+            _expire_attempt(session_id, stripe.provider)
+        elif session.status == "complete" and outcome == "closed":
+            outcome = "processing"
+        elif session.status != "complete":
+            outcome = "unknown"
+    return outcome
+
+
+def _close_order_first(purpose: str, reference: str) -> list[str]:
+    """Close the purchase's pending order in the ledger (no handler: the caller decides what
+    becomes of what it held) and list the sessions still open at Stripe, of any of its orders."""
+    if db.session().in_transaction():
+        db.session.rollback()  # a read snapshot taken earlier may be stale
+    try:
+        begin_write(db.session)
+        order = _pending_order(purpose, reference)
+        if order is not None:
+            db.session.execute(
+                update(Order).where(Order.id == order.id).values(status=Order.status)
+            )
+            order = db.session.get(Order, order.id, populate_existing=True)
+            if order.status == "pending":
+                order.transition("expired", utcnow())
+        session_ids = list(_open_session_ids(purpose, reference))
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    return session_ids
+
+
+def _open_session_ids(purpose: str, reference: str):
+    return db.session.scalars(
+        select(Payment.session_id)
+        .join(Order, Order.id == Payment.order_id)
+        .where(
+            Order.purpose == purpose,
+            Order.reference == reference,
+            Payment.status == "open",
+        )
+        .order_by(Payment.id)
+    )
+
+
+def _expire_attempt(session_id: str, provider: str) -> None:
+    """Stripe says this session is expired: so is our attempt (a paid one stays paid)."""
+    db.session.execute(
+        update(Payment)
+        .where(
+            Payment.provider == provider,
+            Payment.session_id == session_id,
+            Payment.status == "open",
+        )
+        .values(status="expired", updated_at=utcnow())
+    )
+    db.session.commit()
 
 
 def sync_checkouts(purpose: str, reference: str) -> bool:
     """Re-read this purchase's open checkouts from Stripe (when the buyer comes back from it) and
     apply a paid one at once; the browser coming back proves nothing by itself."""
-    order = _pending_order(purpose, reference)
     stripe = gateway()
-    if order is None or stripe is None:
+    if stripe is None:
         return False
-    for session_id in [p.session_id for p in order.payments if p.status == "open"]:
+    for session_id in list(_open_session_ids(purpose, reference)):
         try:
             session = stripe.retrieve_session(session_id)
         except GatewayError:
@@ -264,61 +330,172 @@ def paid_order_for(purpose: str, reference: str) -> Order | None:
     )
 
 
+def refundable_minor(order: Order) -> int:
+    """What can still be given back: paid, less refunded, less refunds on their way (never below
+    zero, even while a refund made at the same moment elsewhere is being recorded)."""
+    pending = sum(r.amount_minor for r in order.refunds if r.status == "pending")
+    return max(order.amount_minor - order.refunded_minor - pending, 0)
+
+
 def refund_order(
     order: Order, amount_minor: int | None = None, *, reason: str = "", by_user_id=None
 ) -> Refund:
     """Ask Stripe to give money back (all of what is left, or `amount_minor`).
 
-    The refund is recorded as pending with our own id, which is also Stripe's idempotency key;
-    the order changes only when Stripe confirms it (charge.refunded).
+    The refund is recorded as pending with our own id, which is also Stripe's idempotency key,
+    under the order's row lock (taken by writing first), so two refunds asked at the same moment
+    never give back more than was paid. The order changes only when Stripe confirms it
+    (charge.refunded).
     """
-    if order.status not in ("paid", "partially_refunded"):
-        raise DomainError(_l("Only a paid order can be refunded."))
-    pending = sum(r.amount_minor for r in order.refunds if r.status == "pending")
-    refundable = order.amount_minor - order.refunded_minor - pending
-    amount = refundable if amount_minor is None else amount_minor
-    if amount <= 0 or amount > refundable:
-        raise DomainError(
-            _l(
-                "Give an amount above zero and at most %(amount)s.",
-                amount=format_money(refundable, order.currency, "en"),
-            ),
-            field="amount",
+    refund_id = _record_refund(order.id, amount_minor, reason=reason, by_user_id=by_user_id)
+    return _send_refund(refund_id, interactive=True)
+
+
+def _record_refund(
+    order_id: int, amount_minor: int | None, *, reason: str, by_user_id: int | None
+) -> int:
+    if db.session().in_transaction():
+        db.session.rollback()  # what the caller read may be stale: the lock re-reads it
+    try:
+        begin_write(db.session)
+        db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
+        order = db.session.get(Order, order_id, populate_existing=True)
+        if order is None or order.status not in ("paid", "partially_refunded"):
+            raise DomainError(_l("Only a paid order can be refunded."))
+        db.session.expire(order, ["refunds", "payments"])
+        refundable = refundable_minor(order)
+        if refundable == 0:
+            raise DomainError(
+                _l("This payment is already refunded in full (or its refund is on its way).")
+            )
+        amount = refundable if amount_minor is None else amount_minor
+        if amount <= 0 or amount > refundable:
+            raise DomainError(
+                _l(
+                    "Give an amount above zero and at most %(amount)s.",
+                    amount=format_money(refundable, order.currency, "en"),
+                ),
+                field="amount",
+            )
+        payment = _paid_payment(order)
+        if payment is None or gateway() is None:
+            raise DomainError(_l("This payment cannot be refunded online."))
+        refund = Refund(
+            order_id=order.id,
+            provider=payment.provider,
+            amount_minor=amount,
+            status="pending",
+            reason=reason[:300],
+            requested_by_id=by_user_id,
         )
-    payment = next((p for p in order.payments if p.status == "paid"), None)
+        db.session.add(refund)
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    except DomainError:
+        db.session.rollback()
+        raise
+    return refund.id
+
+
+def _paid_payment(order: Order) -> Payment | None:
+    return next((p for p in order.payments if p.status == "paid" and p.payment_intent_id), None)
+
+
+def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
+    """Ask Stripe for a refund recorded as pending; its id is the idempotency key, so asking
+    again (a retry, two workers at once) never refunds twice. Without a clear answer it stays
+    pending and unsent, and `retry_refunds` (run by reconcile) asks again."""
+    refund = db.session.get(Refund, refund_id, populate_existing=True)
+    if refund is None or refund.status != "pending" or refund.refund_id:
+        return refund
+    payment = _paid_payment(refund.order)
     stripe = gateway()
-    if payment is None or not payment.payment_intent_id or stripe is None:
-        raise DomainError(_l("This payment cannot be refunded online."))
-    refund = Refund(
-        order_id=order.id,
-        provider=payment.provider,
-        amount_minor=amount,
-        status="pending",
-        reason=reason[:300],
-        requested_by_id=by_user_id,
-    )
-    db.session.add(refund)
-    db.session.commit()
+    if payment is None or stripe is None or stripe.provider != refund.provider:
+        log.error("refund %s cannot be sent: no paid payment or no gateway", refund.id)
+        return refund
     try:
         result = stripe.create_refund(
             payment_intent=payment.payment_intent_id,
-            amount_minor=amount,
+            amount_minor=refund.amount_minor,
             idempotency_key=f"refund-{refund.id}",
         )
     except GatewayError as error:
-        refund.status = "failed"
+        if error.transient:
+            log.warning("refund %s: no answer from the provider, will retry: %s", refund.id, error)
+            if interactive:
+                raise DomainError(
+                    _l(
+                        "The payment provider did not answer in time. The refund is recorded "
+                        "and will be asked for again automatically."
+                    )
+                ) from error
+            return refund
+        db.session.execute(
+            update(Refund)
+            .where(Refund.id == refund.id, Refund.status == "pending", Refund.refund_id.is_(None))
+            .values(status="failed")
+        )
         db.session.commit()
-        raise DomainError(
-            _l("The refund could not be made at the payment provider. Please try again.")
-        ) from error
-    refund.refund_id = result.id
+        log.error("refund %s refused by the provider: %s", refund.id, error)
+        if interactive:
+            raise DomainError(
+                _l("The refund could not be made at the payment provider. Please try again.")
+            ) from error
+        return db.session.get(Refund, refund.id, populate_existing=True)
+    db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.refund_id.is_(None))
+        .values(refund_id=result.id)
+    )
     db.session.commit()
-    return refund
+    return db.session.get(Refund, refund.id, populate_existing=True)
+
+
+def retry_refunds() -> list[int]:
+    """Ask Stripe again for every refund recorded but never sent (Stripe did not answer, or the
+    process stopped right after the commit). Returns the ids of those that are now sent."""
+    stripe = gateway()
+    if stripe is None:
+        return []
+    unsent = db.session.scalars(
+        select(Refund.id)
+        .where(
+            Refund.status == "pending",
+            Refund.refund_id.is_(None),
+            Refund.provider == stripe.provider,
+        )
+        .order_by(Refund.id)
+    ).all()
+    db.session.rollback()
+    sent = []
+    for refund_id in unsent:
+        refund = _send_refund(refund_id, interactive=False)
+        if refund is not None and refund.refund_id:
+            sent.append(refund_id)
+    return sent
+
+
+def _refund_unfulfilled(order: Order, payment: Payment, after_commit: list) -> None:
+    """Money arrived for what can no longer be given: all of it goes back, decided in the same
+    transaction as the webhook event that brought it (so once), asked of Stripe after commit."""
+    refund = Refund(
+        order_id=order.id,
+        provider=payment.provider,
+        amount_minor=order.amount_minor - order.refunded_minor,
+        status="pending",
+        reason="could no longer be given: refunded in full automatically",
+    )
+    db.session.add(refund)
+    db.session.flush()
+    refund_id = refund.id
+    after_commit.append(lambda: _send_refund(refund_id, interactive=False))
 
 
 def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int | None]:
-    intent = charge.get("payment_intent")
-    intent = intent.get("id") if isinstance(intent, dict) else intent
+    refunded_charge = refunded_charge_from_event_object(charge)
+    intent = refunded_charge.payment_intent
     payment = db.session.scalar(
         select(Payment).where(Payment.provider == provider, Payment.payment_intent_id == intent)
     )
@@ -329,7 +506,7 @@ def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int
         update(Order).where(Order.id == payment.order_id).values(status=Order.status)
     )
     order = db.session.get(Order, payment.order_id, populate_existing=True)
-    refunded = min(int(charge.get("amount_refunded") or 0), order.amount_minor)
+    refunded = min(refunded_charge.amount_refunded, order.amount_minor)
     if refunded <= order.refunded_minor:
         return "already recorded", order.id
     moment = utcnow()
@@ -428,21 +605,53 @@ def _dispatch(event: WebhookEventData, provider: str, after_commit: list) -> tup
 
 
 def _order_id_of(session: CheckoutSession) -> int | None:
-    raw = session.client_reference_id or session.metadata.get("order_id")
-    return int(raw) if raw and str(raw).isdigit() else None
+    raw = str(session.client_reference_id or session.metadata.get("order_id") or "")
+    # Not ours if it is not an id we could have made (a database integer).
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID else None
 
 
 def _locked_order(session: CheckoutSession, provider: str) -> tuple[Order | None, Payment | None]:
-    """The order and payment a session belongs to, the order's row locked by a write."""
+    """The order and payment a session belongs to, the order's row locked by a write.
+
+    A session of ours that we never recorded (Stripe made it, but its answer was lost to a
+    timeout) is recorded now, once the order is locked: every payment Stripe reports counts.
+    """
     order_id = _order_id_of(session)
+    if order_id is None:
+        return None, None
+    locked = db.session.execute(
+        update(Order).where(Order.id == order_id).values(status=Order.status)
+    )
+    if locked.rowcount != 1:
+        return None, None
+    order = db.session.get(Order, order_id, populate_existing=True)
     payment = db.session.scalar(
         select(Payment).where(Payment.provider == provider, Payment.session_id == session.id)
     )
-    if order_id is None or payment is None or payment.order_id != order_id:
+    if payment is None and _is_session_of(session, order):
+        payment = Payment(
+            order_id=order.id,
+            provider=provider,
+            session_id=session.id,
+            checkout_url=session.url or "",
+            amount_minor=session.amount_total or 0,
+            currency=session.currency or order.currency,
+            status="open",
+            expires_at=session.expires_at,
+        )
+        db.session.add(payment)
+        db.session.flush()
+    if payment is None or payment.order_id != order_id:
         return None, None
-    db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
-    order = db.session.get(Order, order_id, populate_existing=True)
     return order, payment
+
+
+def _is_session_of(session: CheckoutSession, order: Order) -> bool:
+    return (
+        session.metadata.get("order_id") == str(order.id)
+        and session.metadata.get("purpose") == order.purpose
+        and session.metadata.get("reference") == order.reference
+    )
 
 
 def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[str, int | None]:
@@ -460,7 +669,9 @@ def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[
             order.currency,
         )
         return "amount mismatch", order.id
-    if order.status != "pending":
+    # A closed order (its checkout expired or failed) still takes money that arrives late: the
+    # handler then says whether what it bought can still be given, else it is refunded.
+    if order.status not in ("pending", "expired", "failed") or payment.status == "paid":
         return f"already {order.status}", order.id
     moment = utcnow()
     order.transition("paid", moment)
@@ -472,9 +683,11 @@ def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[
         log.error("order %s paid for purpose %r, which nobody fulfils", order.id, order.purpose)
         return "paid, no fulfilment", order.id
     fulfilled, action = handler.paid(order)
+    if not fulfilled:
+        _refund_unfulfilled(order, payment, after_commit)
     if action is not None:
         after_commit.append(action)
-    return ("paid" if fulfilled else "paid, not fulfilled"), order.id
+    return ("paid" if fulfilled else "paid, not fulfilled, refunding"), order.id
 
 
 def _closed(
@@ -483,6 +696,9 @@ def _closed(
     order, payment = _locked_order(session, provider)
     if order is None:
         return "unknown order", None
+    if payment.status == "paid":
+        # Deliveries come in any order: a late failure or expiry never undoes a payment.
+        return f"already {order.status}", order.id
     payment.status = status
     payment.updated_at = utcnow()
     if order.status != "pending":
@@ -529,4 +745,7 @@ def reconcile(since: datetime) -> list[tuple[str, str, str]]:
         if paid and session.id in open_ids:
             outcome = apply_session(session, stripe.provider)
             changed.append((session.id, "checkout.session", outcome))
+    # And refunds decided but never sent (Stripe did not answer at the time).
+    for refund_id in retry_refunds():
+        changed.append((f"refund-{refund_id}", "refund", "sent"))
     return changed

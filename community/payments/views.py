@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from community.core.errors import Busy
 from community.extensions import csrf, limiter
 from community.payments import services
-from community.payments.gateway import SignatureError
+from community.payments.gateway import MalformedEvent, SignatureError
 
 log = logging.getLogger(__name__)
 
@@ -32,5 +32,9 @@ def stripe_webhook():
         outcome = services.apply_event(event, verifier.provider)
     except Busy:
         return jsonify({"error": {"code": "busy", "message": "Try again."}}), 503
+    except MalformedEvent as error:
+        # Signed, so Stripe's, but not what its documentation promises: applied not at all.
+        log.warning("webhook %s %s not applied: %s", event.type, event.id, error)
+        return jsonify({"error": {"code": "malformed_event", "message": str(error)}}), 400
     log.info("webhook %s %s: %s", event.type, event.id, outcome)
     return jsonify({"received": True, "outcome": outcome})

@@ -293,7 +293,7 @@ def test_a_guests_feed_holds_the_registrations_of_the_address_in_its_language(cl
             Registration.event_id == new_york.id, Registration.email == "guest1@example.com"
         )
     )
-    feed = services.feed_for_registration(registration)
+    feed = services.guest_feed_for(registration)
     assert feed.user_id is None and feed.email == "guest1@example.com"
     response = client.get(f"/calendar/u/{feed.token}.ics")
     parsed = assert_valid_calendar(response.data, expected_events=1)
@@ -301,7 +301,7 @@ def test_a_guests_feed_holds_the_registrations_of_the_address_in_its_language(cl
     assert str(component["SUMMARY"]) == "New York online"
     assert str(component["STATUS"]) == "CONFIRMED"
     assert f"Your registration: {manage_url(registration)}" in str(component["DESCRIPTION"])
-    assert services.feed_for_registration(registration).token == feed.token
+    assert services.guest_feed_for(registration).token == feed.token
 
 
 def test_private_feed_gives_the_online_link_only_to_confirmed_places(client, world):

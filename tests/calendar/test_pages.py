@@ -1,22 +1,26 @@
 """The calendar's pages (community/calendar/pages.py): the list of feeds with their subscribe,
-Google and download links, the help page, the event page's calendar links, and the private feed
-on the profile and manage pages with its "new address" button."""
+Google and download links, the help page, the event page's calendar links, the private feed on
+the profile with its "new address" button, and the manage page's calendar section, which only
+ever e-mails a guest's feed to the registration's address."""
 
 from __future__ import annotations
 
 import ast
 import html
 import re
+import threading
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from sqlalchemy import func, select
 
 from community.calendar import services as calendar_services
+from community.calendar.models import PrivateFeed
 from community.core.db import db
 from community.events import services as event_services
 from community.events.models import Category
-from tests.conftest import csrf_token_from, submit
+from tests.conftest import csrf_token_from, link_in, submit
 
 BASE = "http://localhost"  # BASE_URL in the tests
 GOOGLE = "https://calendar.google.com/calendar/render"
@@ -271,74 +275,173 @@ def test_the_private_feed_holds_the_members_registrations(
     assert "Not mine" not in body
 
 
-# --- the private feed on the manage page ---------------------------------------------------------
+# --- the calendar on the manage page: a guest's feed goes only to the address ------------------
 
 
-def test_manage_page_shows_the_guests_private_feed(client, make_event, register):
-    event = make_event(title_en="Guest night")
-    registration = register(event, 1)
+def send_path(registration) -> str:
+    return f"{manage_path(registration)}/calendar/send"
+
+
+def mailed_feed(mailbox, address: str = "guest1@example.com") -> tuple[str, str]:
+    """(feed address, page address) from the last calendar e-mail to `address`."""
+    message = mailbox.last_to(address)
+    return link_in(message, "/calendar/u/"), link_in(message, "/calendar/guest/")
+
+
+def test_manage_page_offers_to_e_mail_the_guests_feed_but_never_shows_it(
+    client, make_event, register
+):
+    registration = register(make_event(title_en="Guest night"), 1)
     page = client.get(manage_path(registration)).get_data(as_text=True)
-    url = private_feed_url(page)
-    feed = calendar_services.feed_for_registration(registration)
-    assert url == f"{BASE}/calendar/u/{feed.token}.ics"
+    assert "private-feed-url" not in page
+    assert "/calendar/u/" not in page and "webcal://" not in page
+    assert "/calendar/guest/" not in page
+    assert f'action="{send_path(registration)}"' in page
+    assert "E-mail me my calendar address" in page
+    # Nothing was made for the address just by looking.
+    assert db.session.scalar(select(func.count()).select_from(PrivateFeed)) == 0
+
+
+def test_e_mail_me_my_calendar_address_sends_the_guest_feed_to_the_registrations_address(
+    client, make_event, register, mailbox
+):
+    registration = register(make_event(title_en="Guest night"), 1)
+    mailbox.clear()
+
+    response = submit(client, manage_path(registration), {}, post_path=send_path(registration))
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{manage_path(registration)}#calendar-feed"
+    page = client.get(manage_path(registration)).get_data(as_text=True)
+    assert "We have sent the address of your calendar" in page
+    [message] = mailbox.messages
+    assert message["X-Envelope-To"] == "guest1@example.com"
+    feed_url, page_url = mailed_feed(mailbox)
+    feed = calendar_services.find_feed(path_of(feed_url).split("/")[-1].removesuffix(".ics"))
     assert feed.email == "guest1@example.com"
-    links = hrefs(page)
-    assert url.replace("http://", "webcal://", 1) in links
-    assert google_subscribe(url) in links
-    assert "anyone who has it sees the events you registered for" in page
-    assert f'action="{manage_path(registration)}/calendar/rotate"' in page
-    assert "Guest night" in client.get(path_of(url)).get_data(as_text=True)
+    assert feed.token not in page
+    assert "Guest night" in client.get(path_of(feed_url)).get_data(as_text=True)
+    guest_page = client.get(path_of(page_url))
+    assert guest_page.status_code == 200
+    assert guest_page.headers["Referrer-Policy"] == "no-referrer"
+    assert private_feed_url(guest_page.get_data(as_text=True)) == feed_url
+    assert google_subscribe(feed_url) in hrefs(guest_page.get_data(as_text=True))
 
 
-def test_a_members_manage_page_shows_the_same_feed_as_the_profile(
-    client, make_user, login, make_event, register
+def test_a_members_manage_page_points_to_the_account_page_and_shows_no_feed(
+    client, make_user, make_event, register, mailbox
 ):
     user = make_user()
     registration = register(make_event(), 1, email=user.email, user=user)
-    from_manage = private_feed_url(client.get(manage_path(registration)).get_data(as_text=True))
-    login(user)
-    assert private_feed_url(client.get("/account/profile").get_data(as_text=True)) == from_manage
+    account_feed = calendar_services.feed_for_user(user)
+    page = client.get(manage_path(registration)).get_data(as_text=True)
+    assert account_feed.token not in page
+    assert "private-feed-url" not in page and "/calendar/u/" not in page
+    assert "/account/profile#calendar-feed" in hrefs(page)
+    mailbox.clear()
+    response = submit(client, manage_path(registration), {}, post_path=send_path(registration))
+    assert response.status_code == 404
+    assert mailbox.messages == []
 
 
-def test_new_address_on_the_manage_page_replaces_the_guests_old_one(client, make_event, register):
+def test_new_address_on_the_guest_page_replaces_the_old_one_and_mails_the_new_one(
+    client, make_event, register, mailbox
+):
     registration = register(make_event(), 1)
-    manage = manage_path(registration)
-    old_url = private_feed_url(client.get(manage).get_data(as_text=True))
+    submit(client, manage_path(registration), {}, post_path=send_path(registration))
+    old_feed, old_page = mailed_feed(mailbox)
+    mailbox.clear()
 
-    response = submit(client, manage, {}, post_path=f"{manage}/calendar/rotate")
+    response = submit(client, path_of(old_page), {}, post_path=f"{path_of(old_page)}/rotate")
 
     assert response.status_code == 302
-    assert response.headers["Location"] == f"{manage}#calendar-feed"
-    page = client.get(manage).get_data(as_text=True)
-    assert "Your calendar has a new address." in page
-    new_url = private_feed_url(page)
-    assert new_url != old_url
-    assert client.get(path_of(old_url)).status_code == 404
-    assert client.get(path_of(new_url)).status_code == 200
+    assert response.headers["Location"] == "/calendar"
+    page = client.get("/calendar").get_data(as_text=True)
+    assert "Your calendar has a new address, sent to your e-mail address." in page
+    new_feed, new_page = mailed_feed(mailbox)
+    assert new_feed != old_feed
+    assert path_of(new_feed) not in page
+    assert client.get(path_of(old_feed)).status_code == 404
+    assert client.get(path_of(old_page)).status_code == 404
+    assert client.get(path_of(new_feed)).status_code == 200
+    assert client.get(path_of(new_page)).status_code == 200
+
+
+def test_two_new_addresses_at_once_make_exactly_one(
+    client, app, make_event, register, mailbox, monkeypatch
+):
+    registration = register(make_event(), 1)
+    submit(client, manage_path(registration), {}, post_path=send_path(registration))
+    old_feed, old_page = mailed_feed(mailbox)
+    browsers = [client, app.test_client()]
+    tokens = [csrf_token_from(b.get(path_of(old_page)).get_data(as_text=True)) for b in browsers]
+    # Both requests have found the feed by its old token before either starts to write.
+    both_found = threading.Barrier(2, timeout=10)
+    begin_write = calendar_services.begin_write
+
+    def begin_after_the_other_found(session):
+        both_found.wait()
+        begin_write(session)
+
+    monkeypatch.setattr(calendar_services, "begin_write", begin_after_the_other_found)
+    mailbox.clear()
+    statuses: list[int] = []
+
+    def rotate(browser, token):
+        response = browser.post(f"{path_of(old_page)}/rotate", data={"csrf_token": token})
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=rotate, args=pair) for pair in zip(browsers, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(statuses) == [302, 404]
+    [message] = mailbox.messages
+    assert client.get(path_of(link_in(message, "/calendar/u/"))).status_code == 200
+    assert client.get(path_of(old_feed)).status_code == 404
+
+
+def test_the_guest_page_is_not_for_an_accounts_feed(client, make_user):
+    token = calendar_services.feed_for_user(make_user()).token
+    assert client.get(f"/calendar/guest/{token}").status_code == 404
 
 
 @pytest.mark.parametrize("wrong", ["token", "registration"])
-def test_rotating_with_a_bad_manage_link_answers_404(client, make_event, register, wrong):
-    registration = register(make_event(), 1)
-    token = calendar_services.feed_for_registration(registration).token
-    manage_token = event_services.manage_token(registration)
-    target = {
-        "token": f"/registrations/{registration.id}/{'0' * 32}/calendar/rotate",
-        "registration": f"/registrations/{registration.id + 1000}/{manage_token}/calendar/rotate",
-    }[wrong]
-    response = submit(client, manage_path(registration), {}, post_path=target)
-    assert response.status_code == 404
-    assert calendar_services.feed_for_registration(registration).token == token
-
-
-def test_rotating_from_the_manage_page_without_the_csrf_token_is_refused(
-    client, make_event, register
+def test_sending_with_a_bad_manage_link_answers_404_and_sends_nothing(
+    client, make_event, register, mailbox, wrong
 ):
     registration = register(make_event(), 1)
-    token = calendar_services.feed_for_registration(registration).token
-    response = client.post(f"{manage_path(registration)}/calendar/rotate")
-    assert response.status_code == 400
-    assert calendar_services.feed_for_registration(registration).token == token
+    other = register(registration.event, 2)
+    manage_token = event_services.manage_token(registration)
+    target = {
+        "token": f"/registrations/{registration.id}/{'0' * 32}/calendar/send",
+        # Someone else's registration id with one's own token.
+        "registration": f"/registrations/{other.id}/{manage_token}/calendar/send",
+    }[wrong]
+    mailbox.clear()
+    response = submit(client, manage_path(registration), {}, post_path=target)
+    assert response.status_code == 404
+    assert mailbox.messages == []
+
+
+def test_sending_from_the_manage_page_without_the_csrf_token_is_refused(
+    client, make_event, register, mailbox
+):
+    registration = register(make_event(), 1)
+    mailbox.clear()
+    assert client.post(send_path(registration)).status_code == 400
+    assert mailbox.messages == []
+
+
+def test_the_old_rotation_on_the_manage_page_is_gone(client, make_event, register):
+    registration = register(make_event(), 1)
+    manage = manage_path(registration)
+    response = submit(client, manage, {}, post_path=f"{manage}/calendar/rotate")
+    assert response.status_code in (404, 405)
 
 
 def test_a_bad_manage_link_shows_no_feed(client, make_event, register):

@@ -56,3 +56,29 @@ def make_stripe_client(fake_stripe):
 @pytest.fixture
 def stripe_client(make_stripe_client) -> stripe.StripeClient:
     return make_stripe_client()
+
+
+@pytest.fixture
+def awaiting_payment(client, make_event, register, fake_stripe):
+    """awaiting_payment(capacity=1, price=3000, number=1, language="en", **event fields) →
+    (event, registration, session_id): a held place whose Checkout Session was opened at the fake
+    Stripe through "Pay now". The fake's webhooks reach the app through the test client."""
+    from tests.payments.fake_stripe import flask_client_sender
+    from tests.payments.test_checkout import _pay, _session_of
+
+    fake_stripe.webhook_sender = flask_client_sender(client)
+
+    def make(
+        *, capacity: int = 1, price: int = 3000, number: int = 1, language: str = "en", **fields
+    ):
+        from community.events.services import TicketTypeData
+
+        event = make_event(
+            capacity=capacity,
+            tickets=[TicketTypeData(slug="paid", name_en="Paid", price_minor=price)],
+            **fields,
+        )
+        registration = register(event, number, language=language)
+        return event, registration, _session_of(_pay(client, registration))
+
+    return make

@@ -208,3 +208,20 @@ def test_a_person_cancelling_gets_the_share_the_events_policy_says(
     else:
         assert requests[-1].params["amount"] == refunded
     assert _status(registration) == "cancelled"
+
+
+def test_a_person_cancelling_under_a_partial_refund_policy_is_told_the_share(
+    client, paid, fake_stripe
+):
+    from community.events import services
+    from tests.conftest import submit
+
+    event, registration, _order = paid()
+    event.refund_percent = 50
+    db.session.commit()
+    path = f"/registrations/{registration.id}/{services.manage_token(registration)}"
+    submit(client, path, {}, post_path=path + "/cancel")
+    page = client.get(path).get_data(as_text=True)
+    assert "50% of your payment is being refunded" in page
+    assert "refunded in full" not in page
+    assert fake_stripe.last_request("POST", "/v1/refunds").params["amount"] == "1500"

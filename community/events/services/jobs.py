@@ -49,7 +49,8 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
         )
     ).all()
     # A hold is released only once its checkout is closed at Stripe: a payment that went
-    # through at the last moment confirms the place instead (and an unclear answer waits).
+    # through at the last moment confirms the place instead (and an unclear answer, or a
+    # delayed payment still on its way, waits for the next run).
     due = [
         row
         for row in due
@@ -62,6 +63,7 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
         notifications: list[Notification] = []
         _begin()
         _lock_event(event_id)
+        event = db.session.get(Event, event_id, populate_existing=True)
         for registration in db.session.scalars(
             select(Registration)
             .where(Registration.id.in_(ids))
@@ -79,9 +81,11 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
             kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
             registration.transition("expired", moment)
             _release_place(registration)
-            notifications.append(Notification(kind, registration.id))
+            if event.status != "cancelled":  # its cancellation already told everyone
+                notifications.append(Notification(kind, registration.id))
             released += 1
-        _promote(event_id, moment, notifications)
+        if event.status != "cancelled":  # nobody is promoted into a cancelled event
+            _promote(event_id, moment, notifications)
         _commit_or_busy()
         _send(notifications)
     return released

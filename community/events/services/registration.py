@@ -377,26 +377,58 @@ def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> 
     """Cancel a registration (or leave the waiting list); a freed place goes to the next person.
 
     People may cancel a place until the event's deadline; organisers at any time; leaving the
-    waiting list or an offer is always possible.
+    waiting list or an offer is always possible. A place awaiting payment has its checkout
+    closed at Stripe first (as an expired hold does): if Stripe says it was paid meanwhile, the
+    payment wins (the place is confirmed), then it is cancelled and the money goes back — all of
+    it when an organiser cancels; as the event's policy says when the person does
+    (`paying.cancel_by_person`). If Stripe cannot be asked, nothing changes (try again).
     """
+    from community.events.services.paying import close_checkout_of
+
     moment = utcnow()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise NotFound(_l("There is no such registration."))
+    _check_cancellable(registration, by_organiser, moment)
+    paid_meanwhile = False
+    if registration.status == "awaiting_payment":
+        paid_meanwhile = close_checkout_of(registration_id) == "paid"
     with _registration_under_lock(registration_id) as (registration, notifications):
         event = db.session.get(Event, registration.event_id, populate_existing=True)
-        if not registration.is_active:
-            raise Conflict(_l("This registration is already cancelled."))
-        deadline = event.starts_at - timedelta(hours=event.cancel_deadline_hours)
-        late = registration.status in ("confirmed", "awaiting_payment") and moment >= deadline
-        if late and not by_organiser:
-            raise DomainError(
-                _l("It is too late to cancel online. Please write to the organisers.")
-            )
+        _check_cancellable(registration, by_organiser, moment)
         was_holding = registration.holds_place
         registration.transition("cancelled", moment)
         if was_holding:
             _release_place(registration)
-            _promote(event.id, moment, notifications)
+            if event.status != "cancelled":  # nobody is promoted into a cancelled event
+                _promote(event.id, moment, notifications)
         notifications.append(Notification("cancelled", registration.id))
+    if paid_meanwhile and by_organiser:
+        from community.events.services.paying import refund_after_cancelling
+
+        try:
+            refund_after_cancelling(
+                registration_id, share=100, reason="cancelled by the organisers", tell=True
+            )
+        except DomainError as error:
+            # The place is cancelled either way; an unanswered refund is asked again by
+            # reconcile, a refused one shows on the order's page.
+            import logging
+
+            logging.getLogger(__name__).error(
+                "registration %s cancelled, refund not started: %s", registration_id, error
+            )
     return registration
+
+
+def _check_cancellable(registration: Registration, by_organiser: bool, moment: datetime) -> None:
+    event = registration.event
+    if not registration.is_active:
+        raise Conflict(_l("This registration is already cancelled."))
+    deadline = event.starts_at - timedelta(hours=event.cancel_deadline_hours)
+    late = registration.status in ("confirmed", "awaiting_payment") and moment >= deadline
+    if late and not by_organiser:
+        raise DomainError(_l("It is too late to cancel online. Please write to the organisers."))
 
 
 def promote_by_hand(registration_id: int) -> Registration:

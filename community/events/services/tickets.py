@@ -1,4 +1,9 @@
-"""Tickets: the check-in at the door and the private manage link of a registration."""
+"""Tickets: the check-in at the door and the private manage link of a registration.
+
+A manage link is the whole credential for one registration (the address it was made with is
+not: anyone may type an address). Replacing it makes the old link answer 404 at once, and the
+new one goes only to the registration's address, never to whoever asked for it.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,21 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
-from community.core.db import db, utcnow
-from community.core.errors import DomainError, NotFound
+from community.core.db import begin_write, db, utcnow
+from community.core.errors import Busy, DomainError, NotFound
+from community.core.mail import send_mail
 from community.events.models import Event, Registration
+from community.events.notify import manage_url
 
-__all__ = ["check_in", "find_registration_by_token", "manage_token", "rotate_manage_token"]
+__all__ = [
+    "check_in",
+    "find_registration_by_token",
+    "manage_token",
+    "replace_manage_link",
+    "rotate_manage_token",
+]
 
 
 def check_in(event: Event, code: str) -> tuple[Registration, datetime | None]:
@@ -61,11 +75,55 @@ def find_registration_by_token(registration_id: int, token: str) -> Registration
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         return None
-    if not hmac.compare_digest(manage_token(registration), (token or "")[:64]):
+    # Bytes: compare_digest refuses str with non-ASCII characters, which anyone can type.
+    if not hmac.compare_digest(manage_token(registration).encode(), (token or "")[:64].encode()):
         return None
     return registration
 
 
-def rotate_manage_token(registration: Registration) -> None:
-    registration.manage_nonce = secrets.token_hex(8)
-    db.session.commit()
+def rotate_manage_token(registration: Registration) -> bool:
+    """Give the registration a new manage link: the old one answers 404 from now on.
+
+    Conditional on the nonce this request read, so that of two simultaneous replacements only
+    one succeeds (the other returns False: its link was already dead) and no e-mail carries a
+    link that a moment later stops working.
+    """
+    read_nonce = registration.manage_nonce
+    if db.session().in_transaction():
+        db.session.rollback()
+    try:
+        begin_write(db.session)
+        replaced = db.session.execute(
+            update(Registration)
+            .where(Registration.id == registration.id, Registration.manage_nonce == read_nonce)
+            .values(manage_nonce=secrets.token_hex(16))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    db.session.refresh(registration)
+    return replaced.rowcount == 1
+
+
+def replace_manage_link(registration: Registration) -> bool:
+    """Replace the manage link and e-mail the new one to the registration's address (and only
+    there: neither the person who asked nor an organiser sees it). False when another request
+    replaced it first."""
+    if not rotate_manage_token(registration):
+        return False
+    event = registration.event
+    language = registration.locale if registration.locale in ("ja", "en") else "ja"
+    title = getattr(event, f"title_{language}") or event.title_ja or event.title_en
+    send_mail(
+        registration.email,
+        _l("Your new registration link: %(title)s", title=title),
+        "events/manage_link",
+        language,
+        registration=registration,
+        event=event,
+        title=title,
+        manage_url=manage_url(registration),
+    )
+    return True

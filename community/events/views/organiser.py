@@ -331,6 +331,29 @@ def promote_attendee(slug: str, registration_id: int):
     return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
 
 
+@bp.post("/organiser/events/<slug>/attendees/<int:registration_id>/new-link")
+@organiser_required
+def replace_attendee_link(slug: str, registration_id: int):
+    event = _managed_event_or_404(slug)
+    registration = _registration_or_404(event, registration_id)
+    if ActionForm().validate_on_submit():
+        # The new link goes to the attendee's address, never to the organiser's screen.
+        if services.replace_manage_link(registration):
+            flash(
+                _(
+                    "%(name)s's old registration link no longer works; the new one was "
+                    "e-mailed to %(email)s.",
+                    name=registration.name,
+                    email=registration.email,
+                ),
+                "success",
+            )
+        else:
+            flash(_("The link was replaced at the same moment. Please try again."), "error")
+    filters = AttendeeFilters.from_args(request.args)
+    return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
+
+
 @bp.post("/organiser/events/<slug>/attendees/<int:registration_id>/refund")
 @organiser_required
 def refund_attendee(slug: str, registration_id: int):

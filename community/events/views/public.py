@@ -13,7 +13,8 @@ from flask_login import current_user
 from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
-from community.core.pagecache import micro_cached
+from community.core.pagecache import mark_personal, micro_cached
+from community.core.pagination import page_number
 from community.events import services
 from community.events.forms import (
     CancelForm,
@@ -28,18 +29,13 @@ from community.extensions import limiter
 from community.payments import services as payments
 
 
-def _page_number() -> int:
-    try:
-        return max(int(request.args.get("page", "1")), 1)
-    except ValueError:
-        return 1
-
-
 @bp.get("/events")
 @micro_cached
 def index():
     filters = EventFilters.from_args(request.args)
-    page = services.list_events(filters, page=_page_number(), with_tickets=False)
+    page = services.list_events(
+        filters, page=page_number(request.args.get("page")), with_tickets=False
+    )
     return render_template(
         "events/index.html",
         page=page,
@@ -53,7 +49,9 @@ def index():
 @micro_cached
 def past():
     filters = EventFilters.from_args(request.args)
-    page = services.list_events(filters, past=True, page=_page_number(), with_tickets=False)
+    page = services.list_events(
+        filters, past=True, page=page_number(request.args.get("page")), with_tickets=False
+    )
     return render_template(
         "events/index.html",
         page=page,
@@ -89,6 +87,8 @@ def detail(slug: str):
     event = services.find_visible_event(slug, current_user)
     if event is None:
         abort(404)
+    if event.status == "draft":
+        mark_personal()  # only its organisers may see it, whoever they are
     return _render_detail(event)
 
 
@@ -174,6 +174,26 @@ def manage(registration_id: int, token: str):
     return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
+@bp.post("/registrations/<int:registration_id>/<token>/new-link")
+@limiter.limit("3 per minute;10 per hour")
+def replace_manage_link(registration_id: int, token: str):
+    registration = _registration_or_404(registration_id, token)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    # The new link goes to the registration's address only: the person holding the old one may
+    # be the very one it leaked to. Of two simultaneous replacements, the loser's link is dead.
+    if not services.replace_manage_link(registration):
+        abort(404)
+    flash(
+        _(
+            "This registration has a new link, sent to its e-mail address. The old link no "
+            "longer works."
+        ),
+        "success",
+    )
+    return redirect(url_for("events.detail", slug=registration.event.slug))
+
+
 @bp.post("/registrations/<int:registration_id>/<token>/cancel")
 def cancel(registration_id: int, token: str):
     registration = _registration_or_404(registration_id, token)
@@ -185,8 +205,17 @@ def cancel(registration_id: int, token: str):
             flash(str(error), "error")
         else:
             flash(_("Your registration is cancelled."), "info")
-            if refunding:
+            if refunding and registration.event.refund_percent >= 100:
                 flash(_("Your payment is being refunded in full."), "info")
+            elif refunding:
+                flash(
+                    _(
+                        "%(percent)s%% of your payment is being refunded, as the event's "
+                        "refund policy says.",
+                        percent=registration.event.refund_percent,
+                    ),
+                    "info",
+                )
     return redirect(url_for("events.manage", registration_id=registration_id, token=token))
 
 
@@ -197,6 +226,10 @@ def pay(registration_id: int, token: str):
         abort(400)
     try:
         checkout_url = services.payment_page_for(registration)
+    except services.HoldExpired as error:
+        # The place is gone: the event's page is where to register again or join the list.
+        flash(str(error), "error")
+        return redirect(url_for("events.detail", slug=registration.event.slug))
     except DomainError as error:
         flash(str(error), "error")
         return redirect(url_for("events.manage", registration_id=registration_id, token=token))
