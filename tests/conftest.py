@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -26,6 +27,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 
 from community import create_app
+from community.core import db as core_db
 from community.core.db import db, utcnow
 from community.events import services as event_services
 from community.events.services import EventData, TicketTypeData
@@ -261,6 +263,24 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def writers_meet(monkeypatch):
+    """writers_meet(n): the next n secrets replaced at once (core.db.replace_secret) each start
+    writing only when all n have read the old one: the worst interleaving of n requests."""
+
+    def arrange(parties: int = 2) -> None:
+        barrier = threading.Barrier(parties, timeout=10)
+        begin_write = core_db.begin_write
+
+        def begin_when_all_have_read(session):
+            barrier.wait()
+            begin_write(session)
+
+        monkeypatch.setattr(core_db, "begin_write", begin_when_all_have_read)
+
+    return arrange
 
 
 # --- forms and people ----------------------------------------------------------------------------

@@ -21,11 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @contextmanager
 def gunicorn_serving(
-    app, smtp_server, tmp_path, *, workers: int = 4, threads: int = 4, access_log=None, **env
+    app,
+    smtp_server,
+    tmp_path,
+    *,
+    workers: int = 4,
+    threads: int = 4,
+    access_log=None,
+    log_path=None,
+    **env,
 ):
     """Serve wsgi:app with the test app's database, secret and SMTP server, with gunicorn.conf.py
     as in production; `env` adds to the environment (e.g. PAGE_CACHE_SECONDS="60"), and
-    `access_log` is a path for gunicorn's access log (none by default)."""
+    `access_log` is a path for gunicorn's access log (none by default), `log_path` one for its
+    error log (the processes' tracebacks)."""
     port = free_port()
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "COMMUNITY_"))},
@@ -38,7 +47,7 @@ def gunicorn_serving(
         "COMMUNITY_ENV": "test",
         **env,
     }
-    log_path = tmp_path / f"gunicorn-{port}.log"
+    log_path = log_path or tmp_path / f"gunicorn-{port}.log"
     log = log_path.open("w")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(

@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from community.accounts.models import User
 from community.calendar import ical, links
 from community.calendar.models import FeedVersion, PrivateFeed
-from community.core.db import begin_write, db, utcnow
+from community.core.db import db, replace_secret, utcnow
 from community.core.errors import Busy
 from community.core.mail import send_mail
 from community.core.urls import external_url
@@ -343,23 +343,7 @@ def rotate_feed(feed: PrivateFeed) -> bool:
     Conditional on the token this request read: of two simultaneous rotations one wins, and the
     other returns False (its token was already dead), so no e-mail carries a dead address.
     """
-    read_token = feed.token
-    if db.session().in_transaction():
-        db.session.rollback()
-    try:
-        begin_write(db.session)
-        replaced = db.session.execute(
-            update(PrivateFeed)
-            .where(PrivateFeed.id == feed.id, PrivateFeed.token == read_token)
-            .values(token=_new_token(), rotated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    db.session.refresh(feed)
-    return replaced.rowcount == 1
+    return replace_secret(feed, "token", _new_token(), rotated_at=utcnow())
 
 
 def rotate_guest_feed(feed: PrivateFeed) -> bool:

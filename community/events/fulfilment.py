@@ -13,8 +13,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from community.core.db import db, utcnow
-from community.core.urls import external_url
 from community.events.models import Event, Registration
+from community.events.notify import mail_registrant
 from community.events.services.registration import (
     Notification,
     _lock_event,
@@ -98,39 +98,17 @@ def send_refund_mail(registration_id: int, reason: str, amount_minor: int, curre
     """Tell the person, in their language, that their money is going back and why: `reason` is
     "cancelled", "expired" (the hold was released first), "event_cancelled", or "confirmed" (a
     second payment for a place already paid for)."""
-    from community.core.mail import send_mail
-    from community.events.notify import manage_url
-
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         return False
-    event = registration.event
-    language = registration.locale
-    title = getattr(event, f"title_{language}", "") or event.title_ja or event.title_en
-    return send_mail(
-        registration.email,
-        _Subject(title),
+    return mail_registrant(
+        registration,
+        REFUND_SUBJECT,
         "events/refund",
-        language,
-        registration=registration,
-        event=event,
-        title=title,
         reason=reason,
         amount_minor=amount_minor,
         currency=currency,
-        manage_url=manage_url(registration),
-        event_url=external_url("events.detail", slug=event.slug),
     )
-
-
-class _Subject:
-    """The refund e-mail's subject, translated when the mail is rendered in its language."""
-
-    def __init__(self, title: str) -> None:
-        self.title = title
-
-    def __str__(self) -> str:
-        return str(REFUND_SUBJECT) % {"title": self.title}
 
 
 def register() -> None:

@@ -74,17 +74,34 @@ def send_notification(notification) -> bool:
 
 
 def send_registration_mail(kind: str, registration: Registration, **extra) -> bool:
+    return mail_registrant(
+        registration,
+        SUBJECTS[kind],
+        "events/registration",
+        _extra_parts(kind, registration),
+        kind=kind,
+        **extra,
+    )
+
+
+def mail_registrant(
+    registration: Registration,
+    subject,
+    template: str,
+    attachments: tuple[Attachment, ...] = (),
+    **extra,
+) -> bool:
+    """One e-mail to the person who registered, in their language: `subject` is a lazy string
+    with `%(title)s`; the template gets the registration, event, title and both links."""
     event: Event = registration.event
     language = registration.locale
-    title = getattr(event, f"title_{language}") or event.title_ja or event.title_en
-    subject = SUBJECTS[kind]
+    title = getattr(event, f"title_{language}", "") or event.title_ja or event.title_en
     return send_mail(
         registration.email,
         _Formatted(subject, title=title),
-        "events/registration",
+        template,
         language,
-        _extra_parts(kind, registration),
-        kind=kind,
+        attachments,
         registration=registration,
         event=event,
         title=title,

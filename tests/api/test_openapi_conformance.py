@@ -20,7 +20,6 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from community.core.db import db, utcnow
 from community.events import services
 from community.events.models import Registration
 from community.events.services import EventData, QuestionData, TicketTypeData
-from tests.conftest import free_port
+from tests.serving import gunicorn_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -137,52 +136,15 @@ def seeded(app, make_user):
 
 @pytest.fixture
 def served(app, seeded, smtp_server, tmp_path):
-    """The app under gunicorn (2 processes × 2 threads) on this test's database."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "COMMUNITY_"))},
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "BASE_URL": base,
-        # A real SMTP server on loopback: without one, e-mails would be written to instance/.
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_server.port),
-        # The offline payment sandbox: paid tickets get a checkout_url without Stripe.
-        "STRIPE_SECRET_KEY": "",
-        # Past the 30th registration a minute every answer would be a 429, and the rules behind
-        # it would go untested.
-        "RATELIMIT_ENABLED": "false",
-        "COMMUNITY_ENV": "test",
-    }
+    """The app under gunicorn (2 processes × 2 threads) on this test's database, with the
+    offline payment sandbox (paid tickets get a checkout_url without Stripe) and no rate limits
+    (past the 30th registration a minute every answer would be a 429, and the rules behind it
+    would go untested)."""
     log_path = tmp_path / "gunicorn.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2",
-         "--worker-class", "gthread", "--access-logfile", "/dev/null", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("gunicorn did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
+    with gunicorn_serving(
+        app, smtp_server, tmp_path, workers=2, threads=2, log_path=log_path, STRIPE_SECRET_KEY=""
+    ) as base:
         yield base, log_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def test_schemathesis_finds_nothing_against_gunicorn(served, seeded, tmp_path, mailbox):

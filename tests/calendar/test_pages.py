@@ -368,22 +368,14 @@ def test_new_address_on_the_guest_page_replaces_the_old_one_and_mails_the_new_on
 
 
 def test_two_new_addresses_at_once_make_exactly_one(
-    client, app, make_event, register, mailbox, monkeypatch
+    client, app, make_event, register, mailbox, writers_meet
 ):
     registration = register(make_event(), 1)
     submit(client, manage_path(registration), {}, post_path=send_path(registration))
     old_feed, old_page = mailed_feed(mailbox)
     browsers = [client, app.test_client()]
     tokens = [csrf_token_from(b.get(path_of(old_page)).get_data(as_text=True)) for b in browsers]
-    # Both requests have found the feed by its old token before either starts to write.
-    both_found = threading.Barrier(2, timeout=10)
-    begin_write = calendar_services.begin_write
-
-    def begin_after_the_other_found(session):
-        both_found.wait()
-        begin_write(session)
-
-    monkeypatch.setattr(calendar_services, "begin_write", begin_after_the_other_found)
+    writers_meet(2)  # both requests have found the feed by its old token before either writes
     mailbox.clear()
     statuses: list[int] = []
 

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from community.events import services as event_services
-from community.events.services import tickets
 from tests.conftest import csrf_token_from, link_in, submit
 
 
@@ -147,21 +146,13 @@ def test_replacing_without_the_csrf_token_is_refused(client, make_event, registe
 
 
 def test_two_replacements_at_once_make_exactly_one_new_link(
-    client, app, make_event, register, mailbox, monkeypatch
+    client, app, make_event, register, mailbox, writers_meet
 ):
     registration = register(make_event(), 1)
     old = manage_path(registration)
     browsers = [client, app.test_client()]  # two browsers, each in its own app context
     tokens = [csrf_token_from(b.get(old).get_data(as_text=True)) for b in browsers]
-    # Both requests have checked the old link before either starts to write.
-    both_checked = threading.Barrier(2, timeout=10)
-    begin_write = tickets.begin_write
-
-    def begin_after_the_other_checked(session):
-        both_checked.wait()
-        begin_write(session)
-
-    monkeypatch.setattr(tickets, "begin_write", begin_after_the_other_checked)
+    writers_meet(2)  # both requests have checked the old link before either starts to write
     mailbox.clear()
     statuses: list[int] = []
 

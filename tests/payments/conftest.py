@@ -12,6 +12,19 @@ import stripe
 from tests.payments.fake_stripe import FakeStripe
 
 
+@pytest.fixture
+def app(make_app, fake_stripe):
+    """The payments tests' app: the real Stripe gateway, pointed at the fake (a module may
+    override it, as the sandbox's and the webhook's do)."""
+    app = make_app(
+        STRIPE_SECRET_KEY="sk_test_fake",
+        STRIPE_API_BASE=fake_stripe.url,
+        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
+    )
+    with app.app_context():
+        yield app
+
+
 @pytest.fixture(scope="session")
 def fake_stripe_server():
     with FakeStripe(api_version=stripe.api_version) as fake:

@@ -18,17 +18,6 @@ from tests.payments.fake_stripe import flask_client_sender
 
 
 @pytest.fixture
-def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_API_BASE=fake_stripe.url,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-    )
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
 def stripe_delivers_to(fake_stripe, client):
     fake_stripe.webhook_sender = flask_client_sender(client)
     return fake_stripe

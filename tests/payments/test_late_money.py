@@ -22,17 +22,6 @@ from tests.conftest import submit, text_of
 from tests.payments.test_checkout import _after_the_hold, _status
 
 
-@pytest.fixture
-def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_API_BASE=fake_stripe.url,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-    )
-    with app.app_context():
-        yield app
-
-
 def _order_of(registration) -> Order:
     db.session.rollback()
     return db.session.scalar(

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from community.core.db import db
 from community.payments.models import Order
 from tests.payments.test_checkout import _paid_event, _pay, _session_of, _status
-
-
-@pytest.fixture
-def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_API_BASE=fake_stripe.url,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-    )
-    with app.app_context():
-        yield app
 
 
 def test_reconcile_applies_a_missed_payment_once(client, runner, make_event, register, fake_stripe):

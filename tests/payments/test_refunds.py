@@ -15,17 +15,6 @@ from tests.payments.test_checkout import _paid_event, _pay, _session_of, _status
 
 
 @pytest.fixture
-def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_API_BASE=fake_stripe.url,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-    )
-    with app.app_context():
-        yield app
-
-
-@pytest.fixture
 def paid(client, make_event, register, fake_stripe):
     from tests.payments.fake_stripe import flask_client_sender
 

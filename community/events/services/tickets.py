@@ -15,10 +15,9 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
 
-from community.core.db import begin_write, db, utcnow
-from community.core.errors import Busy, DomainError, NotFound
+from community.core.db import db, replace_secret, utcnow
+from community.core.errors import DomainError, NotFound
 from community.core.mail import send_mail
 from community.events.models import Event, Registration
 from community.events.notify import manage_url
@@ -88,23 +87,7 @@ def rotate_manage_token(registration: Registration) -> bool:
     one succeeds (the other returns False: its link was already dead) and no e-mail carries a
     link that a moment later stops working.
     """
-    read_nonce = registration.manage_nonce
-    if db.session().in_transaction():
-        db.session.rollback()
-    try:
-        begin_write(db.session)
-        replaced = db.session.execute(
-            update(Registration)
-            .where(Registration.id == registration.id, Registration.manage_nonce == read_nonce)
-            .values(manage_nonce=secrets.token_hex(16))
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    db.session.refresh(registration)
-    return replaced.rowcount == 1
+    return replace_secret(registration, "manage_nonce", secrets.token_hex(16))
 
 
 def replace_manage_link(registration: Registration) -> bool:
