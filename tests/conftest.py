@@ -265,6 +265,21 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def post_together(path: str, browsers_and_tokens) -> list[int]:
+    """POST `path` from each (browser, CSRF token) at once, in threads; the statuses, sorted."""
+    statuses: list[int] = []
+
+    def post(browser, token):
+        statuses.append(browser.post(path, data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=post, args=pair) for pair in browsers_and_tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return sorted(statuses)
+
+
 @pytest.fixture
 def writers_meet(monkeypatch):
     """writers_meet(n): the next n secrets replaced at once (core.db.replace_secret) each start

@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 import html
 import re
-import threading
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -20,7 +19,7 @@ from community.calendar.models import PrivateFeed
 from community.core.db import db
 from community.events import services as event_services
 from community.events.models import Category
-from tests.conftest import csrf_token_from, link_in, submit
+from tests.conftest import csrf_token_from, link_in, post_together, submit
 
 BASE = "http://localhost"  # BASE_URL in the tests
 GOOGLE = "https://calendar.google.com/calendar/render"
@@ -377,21 +376,8 @@ def test_two_new_addresses_at_once_make_exactly_one(
     tokens = [csrf_token_from(b.get(path_of(old_page)).get_data(as_text=True)) for b in browsers]
     writers_meet(2)  # both requests have found the feed by its old token before either writes
     mailbox.clear()
-    statuses: list[int] = []
-
-    def rotate(browser, token):
-        response = browser.post(f"{path_of(old_page)}/rotate", data={"csrf_token": token})
-        statuses.append(response.status_code)
-
-    threads = [
-        threading.Thread(target=rotate, args=pair) for pair in zip(browsers, tokens, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(statuses) == [302, 404]
+    statuses = post_together(f"{path_of(old_page)}/rotate", zip(browsers, tokens, strict=True))
+    assert statuses == [302, 404]
     [message] = mailbox.messages
     assert client.get(path_of(link_in(message, "/calendar/u/"))).status_code == 200
     assert client.get(path_of(old_feed)).status_code == 404

@@ -6,13 +6,12 @@ sees it; of two replacements at once, exactly one happens.
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
 import pytest
 
 from community.events import services as event_services
-from tests.conftest import csrf_token_from, link_in, submit
+from tests.conftest import csrf_token_from, link_in, post_together, submit
 
 
 def manage_path(registration) -> str:
@@ -154,21 +153,7 @@ def test_two_replacements_at_once_make_exactly_one_new_link(
     tokens = [csrf_token_from(b.get(old).get_data(as_text=True)) for b in browsers]
     writers_meet(2)  # both requests have checked the old link before either starts to write
     mailbox.clear()
-    statuses: list[int] = []
-
-    def replace(browser, token):
-        response = browser.post(f"{old}/new-link", data={"csrf_token": token})
-        statuses.append(response.status_code)
-
-    threads = [
-        threading.Thread(target=replace, args=pair) for pair in zip(browsers, tokens, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(statuses) == [302, 404]
+    assert post_together(f"{old}/new-link", zip(browsers, tokens, strict=True)) == [302, 404]
     [message] = mailbox.messages
     new = urlsplit(link_in(message, "/registrations/")).path
     assert browsers[0].get(new).status_code == 200
