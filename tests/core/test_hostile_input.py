@@ -19,10 +19,11 @@ from urllib.parse import quote, urlencode, urlsplit
 import pytest
 from flask import Flask
 
+from community.accounts.services import request_password_reset
 from community.events import services
 from community.events.services import QuestionData, TicketTypeData
 from community.payments.sandbox import SANDBOX_WEBHOOK_SECRET, sign
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token_from, submit
+from tests.conftest import PASSWORD, IsolatedClient, csrf_token_from, link_in, submit
 from tests.events.test_organiser import event_form
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,8 +81,6 @@ QUERY_PARAMETERS = [
     "category", "code", "format", "from", "kind", "lang", "language", "next", "page", "paid",
     "per_page", "purpose", "q", "status", "ticket_type", "to",
 ]  # fmt: skip
-# Forms whose successful submission would end the walk's session or erase its data.
-SKIPPED_FORMS = {"/account/logout", "/account/delete", "/account/profile/sign-out-everywhere"}
 
 
 class _Forms(HTMLParser):
@@ -160,11 +159,18 @@ class Walk:
 
 
 @pytest.fixture
-def hostile_app(make_app):
+def app(make_app):
+    """This module's one app: rate limits off, or the walk would meet 429s instead of the code
+    under test (and the limiter is one per process: a second app would switch it back on)."""
     app = make_app(RATELIMIT_ENABLED=False, STRIPE_SECRET_KEY="")
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
+
+
+@pytest.fixture
+def hostile_app(app):
+    return app
 
 
 @pytest.fixture
@@ -208,12 +214,31 @@ def world(hostile_app, make_user, make_event, organiser, register):
     )
     assert answer.status_code in (302, 303), answer.status_code
     checkout = urlsplit(answer.headers["Location"])
+    # A second person pays in the sandbox: a paid order, whose refund forms the walk fills in.
+    payer = hostile_app.test_client()
+    page = payer.get("/events/paid-event")
+    paying = payer.post(
+        "/events/paid-event/register",
+        data={
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "name": "Paid Person",
+            "email": "paid@example.com",
+            "ticket_type": "standard",
+        },
+    )
+    sandbox_page = urlsplit(paying.headers["Location"])
+    sandbox_html = payer.get(f"{sandbox_page.path}?{sandbox_page.query}").get_data(as_text=True)
+    paid_answer = payer.post(
+        sandbox_page.path,
+        data={"csrf_token": csrf_token_from(sandbox_html), "outcome": "pay"},
+    )
+    assert paid_answer.status_code == 303, paid_answer.status_code
     from sqlalchemy import select
 
     from community.core.db import db
     from community.payments.models import Order
 
-    order = db.session.scalars(select(Order)).first()
+    order = db.session.scalars(select(Order).where(Order.status == "paid")).first()
     return {
         "admin": admin,
         "organiser": organiser,
@@ -287,16 +312,13 @@ def _query(values: dict[str, str]) -> str:
     return urlencode(values, encoding="utf-8", errors="surrogatepass")
 
 
-def _still_signed_in(client) -> bool:
-    with client.session_transaction() as session:
-        return "_user_id" in session
-
-
 def _walk_forms(walk: Walk, client, pages: list[str], sign_in) -> None:
     """Fill every field of every POST form on those pages with hostile values, one field at a
     time and all at once, with a valid CSRF token."""
     seen = set()
     for page in pages:
+        if sign_in is not None:
+            sign_in()  # a form of the page before may have signed the walk out
         response = client.get(page)
         if response.status_code != 200 or response.mimetype != "text/html":
             continue
@@ -304,7 +326,7 @@ def _walk_forms(walk: Walk, client, pages: list[str], sign_in) -> None:
             action = form["action"] or page
             action_path = urlsplit(action).path
             key = (re.sub(r"\d+", "N", action_path), tuple(sorted(form["fields"])))
-            if action_path in SKIPPED_FORMS or key in seen:
+            if key in seen:
                 continue
             seen.add(key)
             walk.forms.add(key[0])
@@ -319,8 +341,7 @@ def _walk_forms(walk: Walk, client, pages: list[str], sign_in) -> None:
             for data, detail in trials:
                 answer = client.post(action, data={"csrf_token": token, **data})
                 walk.check("POST", action, answer, detail)
-                if sign_in is not None and not _still_signed_in(client):
-                    sign_in()
+                if sign_in is not None and action_path.startswith("/account/") and sign_in():
                     page_again = client.get(page)
                     if page_again.status_code != 200:
                         break
@@ -350,13 +371,19 @@ def test_no_path_or_query_value_gets_a_5xx_for_an_admin(hostile_app, world, walk
     )
 
 
-def test_no_form_field_value_gets_a_5xx(hostile_app, world, walk):
+def test_no_form_field_value_gets_a_5xx(hostile_app, world, walk, make_user, mailbox):
     admin_client = hostile_app.test_client()
+    member = make_user(email="member@example.com")
+    request_password_reset(member.email)
+    reset_page = urlsplit(link_in(mailbox.last_to(member.email), "/account/reset/")).path
 
-    def sign_in():
-        submit(
-            admin_client, "/account/login", {"email": world["admin"].email, "password": PASSWORD}
-        )
+    def sign_in() -> bool:
+        """Sign the admin in again if a form signed them out; True if it had to."""
+        if admin_client.get("/account/profile").status_code == 200:
+            return False
+        login_form = {"email": world["admin"].email, "password": PASSWORD}
+        assert submit(admin_client, "/account/login", login_form).status_code == 302
+        return True
 
     sign_in()
     valid = _valid_arguments(world)
@@ -364,15 +391,17 @@ def test_no_form_field_value_gets_a_5xx(hostile_app, world, walk):
         "/account/signup", "/account/login", "/account/reset", "/account/confirm/resend",
         f"/events/{valid['slug']}", "/events/paid-event",
         f"/registrations/{valid['registration_id']}/{valid['token']}", world["checkout_path"],
+        reset_page,
     ]  # fmt: skip
     visitor = hostile_app.test_client()
     _walk_forms(walk, visitor, pages, sign_in=None)
+    # The order page before the attendee list, whose forms may refund or cancel that order.
     admin_pages = [
-        "/account/profile", "/organiser/", "/organiser/events/new",
+        "/account/profile", "/account/delete", "/organiser/", "/organiser/events/new",
+        "/organiser/orders/", f"/organiser/orders/{valid['order_id']}", "/organiser/users/",
         f"/organiser/events/{valid['slug']}/edit", f"/organiser/events/{valid['slug']}/attendees",
         f"/organiser/events/{valid['slug']}/check-in", f"/organiser/events/{valid['slug']}/cancel",
-        "/organiser/orders/", f"/organiser/orders/{valid['order_id']}", "/organiser/users/",
-        "/calendar",
+        "/organiser/events/paid-event/attendees", "/calendar",
     ]  # fmt: skip
     _walk_forms(walk, admin_client, admin_pages, sign_in=sign_in)
     assert walk.count > 200
@@ -380,7 +409,10 @@ def test_no_form_field_value_gets_a_5xx(hostile_app, world, walk):
         "/events/free-event/register", "/account/signup", "/account/login", "/account/reset",
         "/account/profile", "/account/profile/password", "/organiser/events/new",
         "/organiser/events/free-event/edit", "/organiser/events/free-event/attendees/email",
-        "/organiser/events/free-event/cancel", "/organiser/users/N/role",
+        "/organiser/events/free-event/cancel", "/organiser/users/N/role", "/account/delete",
+        "/account/logout", "/account/profile/sign-out-everywhere",
+        "/organiser/events/paid-event/attendees/N/refund", re.sub(r"\d+", "N", reset_page),
+        "/organiser/orders/N/refund",
     }  # fmt: skip
     assert expected <= walk.forms, sorted(expected - walk.forms)
     assert not walk.failures, f"{len(walk.failures)} of {walk.count}:\n" + "\n".join(
