@@ -1,5 +1,6 @@
 """The Flask extensions, created unbound here and bound to an app in create_app()."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -14,5 +15,13 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@limiter.request_filter
+def _limits_switched_off() -> bool:
+    # Flask-Limiter keeps RATELIMIT_ENABLED on the extension, so the last app bound decides for
+    # every app in the process; each app's own setting is honoured here.
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
 
 __all__ = ["babel", "csrf", "db", "limiter", "login_manager", "migrate"]

@@ -432,25 +432,41 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
                     )
                 ) from error
             return refund
-        db.session.execute(
+        _write_refund(
             update(Refund)
             .where(Refund.id == refund.id, Refund.status == "pending", Refund.refund_id.is_(None))
             .values(status="failed")
         )
-        db.session.commit()
         log.error("refund %s refused by the provider: %s", refund.id, error)
         if interactive:
             raise DomainError(
                 _l("The refund could not be made at the payment provider. Please try again.")
             ) from error
         return db.session.get(Refund, refund.id, populate_existing=True)
-    db.session.execute(
+    _write_refund(
         update(Refund)
         .where(Refund.id == refund.id, Refund.refund_id.is_(None))
         .values(refund_id=result.id)
     )
-    db.session.commit()
     return db.session.get(Refund, refund.id, populate_existing=True)
+
+
+def _write_refund(statement) -> None:
+    """Record what Stripe said of a refund, in a write transaction of its own (on SQLite a read
+    transaction that later writes fails at once when another process writes: BEGIN IMMEDIATE
+    waits its turn instead). If the database stays busy the refund stays as it was, pending and
+    unsent, and reconcile asks Stripe again with the same idempotency key."""
+    try:
+        if db.session().in_transaction():
+            db.session.commit()  # only reads since the last commit: nothing of ours is lost
+        begin_write(db.session)
+        db.session.execute(statement)
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        log.warning(
+            "refund update not recorded (the database is busy; reconcile retries): %s", error
+        )
 
 
 def retry_refunds() -> list[int]:

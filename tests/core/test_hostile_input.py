@@ -160,8 +160,8 @@ class Walk:
 
 @pytest.fixture
 def app(make_app):
-    """This module's one app: rate limits off, or the walk would meet 429s instead of the code
-    under test (and the limiter is one per process: a second app would switch it back on)."""
+    """This module's one app, with rate limits off: the walk would meet 429s instead of the code
+    under test."""
     app = make_app(RATELIMIT_ENABLED=False, STRIPE_SECRET_KEY="")
     app.test_client_class = IsolatedClient
     with app.app_context():
