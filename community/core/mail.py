@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.errors
 import logging
 import smtplib
+import threading
 import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -25,6 +26,8 @@ from community.core.db import utcnow
 from community.core.text import one_line
 
 log = logging.getLogger(__name__)
+# Seconds after the answer by which a message sent "after the response" leaves at the latest.
+AFTER_RESPONSE_AT_THE_LATEST = 1.0
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,19 @@ def send_mail_after_response(
         deliver_logging_failures()
         return
 
+    once = threading.Lock()
+
+    def deliver_once() -> None:
+        if once.acquire(blocking=False):  # the close and the timer below: whichever comes first
+            deliver_logging_failures()
+
     @after_this_request
     def deliver_when_closed(response):
-        response.call_on_close(deliver_logging_failures)
+        response.call_on_close(deliver_once)
+        # Werkzeug's development server (make run, the browser tests) closes a response only once
+        # the browser has let go of the connection, which may be much later: never wait longer
+        # than a moment for it. The answer has been handed over by then either way.
+        timer = threading.Timer(AFTER_RESPONSE_AT_THE_LATEST, deliver_once)
+        timer.daemon = True
+        timer.start()
         return response

@@ -111,3 +111,31 @@ def test_without_extra_parts_a_message_is_just_text_and_html(app, mailbox):
     message = mailbox.last_to("x@example.com")
     assert message.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_mail_sent_after_the_response_leaves_soon_even_if_the_server_never_closes_it(
+    app, mailbox, make_user
+):
+    """Werkzeug's development server closes a response only when the browser lets go of the
+    connection: the message must not wait for that."""
+    import time
+
+    from tests.conftest import IsolatedClient, csrf_token_from
+
+    class NeverClosing(IsolatedClient):
+        close_responses = False
+
+    user = make_user(email="waiting@example.com")
+    browser = NeverClosing(app, app.response_class, use_cookies=True)
+    page = browser.get("/account/reset")
+    answer = browser.post(
+        "/account/reset",
+        data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "email": user.email},
+    )
+    assert answer.status_code == 302
+    started = time.monotonic()
+    message = mailbox.last_to(user.email, wait=5)
+    assert time.monotonic() - started < 3
+    assert "/account/reset/" in text_of(message)
+    page.close()
+    answer.close()
