@@ -50,7 +50,8 @@ def erase_registrations(user: User) -> None:
     from community.events.services import cancel_registration
 
     for registration_id in [r.id for r in _registrations_of(user) if r.status in ACTIVE]:
-        cancel_registration(registration_id, by_organiser=True)
+        # The person's own choice: what is left of a payment stays as the refund rules had it.
+        cancel_registration(registration_id, by_organiser=True, refund_rest=False)
     for registration in _registrations_of(user):
         registration.name = ""
         registration.email = f"deleted-{registration.id}@deleted.invalid"

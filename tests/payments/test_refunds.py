@@ -214,3 +214,38 @@ def test_a_person_cancelling_under_a_partial_refund_policy_is_told_the_share(
     assert "50% of your payment is being refunded" in page
     assert "refunded in full" not in page
     assert fake_stripe.last_request("POST", "/v1/refunds").params["amount"] == "1500"
+
+
+def test_an_organiser_cancelling_a_paid_place_refunds_all_that_is_left(
+    client, paid, fake_stripe, organiser, login, mailbox
+):
+    from tests.conftest import submit
+
+    event, registration, order = paid()
+    login(organiser)
+    page = f"/organiser/events/{event.slug}/attendees"
+    response = submit(client, page, {}, post_path=f"{page}/{registration.id}/cancel")
+    assert response.status_code == 302
+    assert _status(registration) == "cancelled"
+    assert fake_stripe.last_request("POST", "/v1/refunds").params["amount"] == "3000"
+    fake_stripe.flush()
+    assert _order(order.id).status == "refunded"
+    assert "3,000" in mailbox.last_to(registration.email).get_body(("plain",)).get_content()
+
+
+def test_a_part_refund_that_cancels_the_place_gives_back_only_that_part(
+    client, paid, fake_stripe, organiser, login
+):
+    from tests.conftest import submit
+
+    event, registration, _order = paid()
+    login(organiser)
+    page = f"/organiser/events/{event.slug}/attendees"
+    submit(
+        client,
+        page,
+        {"amount": "1000", "cancel": "y"},
+        post_path=f"{page}/{registration.id}/refund",
+    )
+    assert _status(registration) == "cancelled"
+    assert [r.params["amount"] for r in fake_stripe.requests_to("POST", "/v1/refunds")] == ["1000"]

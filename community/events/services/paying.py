@@ -186,7 +186,7 @@ def refund_registration(
     if cancel and partial:
         from community.events.services.registration import cancel_registration
 
-        cancel_registration(registration_id, by_organiser=True)
+        cancel_registration(registration_id, by_organiser=True, refund_rest=False)
 
 
 def cancel_by_person(registration_id: int) -> bool:

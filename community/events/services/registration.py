@@ -373,7 +373,9 @@ def _registration_under_lock(registration_id: int) -> Iterator[tuple[Registratio
     _send(notifications)
 
 
-def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> Registration:
+def cancel_registration(
+    registration_id: int, *, by_organiser: bool = False, refund_rest: bool = True
+) -> Registration:
     """Cancel a registration (or leave the waiting list); a freed place goes to the next person.
 
     People may cancel a place until the event's deadline; organisers at any time; leaving the
@@ -382,6 +384,9 @@ def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> 
     payment wins (the place is confirmed), then it is cancelled and the money goes back — all of
     it when an organiser cancels; as the event's policy says when the person does
     (`paying.cancel_by_person`). If Stripe cannot be asked, nothing changes (try again).
+    An organiser cancelling a paid place gives back all that is left of its payment (nothing
+    paid is kept for a place that is gone), unless `refund_rest` is false: the organiser has
+    just refunded the part they chose.
     """
     from community.events.services.paying import close_checkout_of
 
@@ -403,7 +408,7 @@ def cancel_registration(registration_id: int, *, by_organiser: bool = False) -> 
             if event.status != "cancelled":  # nobody is promoted into a cancelled event
                 _promote(event.id, moment, notifications)
         notifications.append(Notification("cancelled", registration.id))
-    if paid_meanwhile and by_organiser:
+    if by_organiser and (paid_meanwhile or refund_rest):
         from community.events.services.paying import refund_after_cancelling
 
         try:
