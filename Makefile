@@ -32,11 +32,15 @@ extract-messages: $(STAMP)
 	$(BIN)/pybabel update -i community/translations/messages.pot -d community/translations \
 		--no-fuzzy-matching --ignore-obsolete
 
+# HOST and PORT reach the app too: without BASE_URL, its links lead where the server listens.
+# A worker runs the timed jobs beside the server (cron's work in production) and stops with it.
 run: translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
 	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	export HOST=$(HOST) PORT=$(PORT); \
+		$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+		$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

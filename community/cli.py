@@ -1,7 +1,10 @@
 """Command-line tools: `flask --app wsgi seed-demo`, `create-admin EMAIL`,
-`create-api-token EMAIL`."""
+`create-api-token EMAIL`, and `worker`, which runs the timed jobs."""
 
 from __future__ import annotations
+
+import logging
+import time
 
 import click
 from flask import Flask
@@ -52,6 +55,18 @@ def register_commands(app: Flask) -> None:
         click.echo(f"API token {token.prefix}… for {user.email} ({token.name}):", err=True)
         click.echo(raw)
 
+    @app.cli.command("worker")
+    @click.option("--every", default=30, show_default=True, help="Seconds between two rounds.")
+    @click.option("--once", is_flag=True, help="Run one round and stop (for cron and tests).")
+    def worker_command(every: int, once: bool) -> None:
+        """Run the timed jobs (expired holds and offers, reminders) every few seconds, as cron
+        does in production; any number of workers may run at once. `make run` starts one."""
+        while True:
+            run_timed_jobs()
+            if once:
+                return
+            time.sleep(max(every, 1))
+
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:
         """Load the demo data (running it twice changes nothing)."""
@@ -65,3 +80,22 @@ def register_commands(app: Flask) -> None:
         )
         for role, (email, password) in DEMO_LOGINS.items():
             click.echo(f"  {role:<9} {email}  password: {password}")
+
+
+log = logging.getLogger(__name__)
+
+
+def run_timed_jobs() -> None:
+    """One round of every timed job; one that fails (a busy database) is logged and tried again
+    in the next round, never the end of the worker."""
+    from community.events.services import expire_holds_and_offers, send_reminders
+
+    for name, job in (("holds and offers released", expire_holds_and_offers),
+                      ("reminders sent", send_reminders)):  # fmt: skip
+        try:
+            done = job()
+        except Exception:
+            log.exception("timed job failed: %s", name)
+            continue
+        if done:
+            log.info("%s: %s", name, done)

@@ -45,6 +45,18 @@ def _origins(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip().rstrip("/") for part in (value or "").split(",") if part.strip())
 
 
+def _local_address(env: dict[str, str]) -> str:
+    """Where the development server listens (`make run HOST=… PORT=…`): without BASE_URL, the
+    links in e-mails, feeds and tickets, and the payment page's way back, lead there."""
+    host = env.get("HOST") or "127.0.0.1"
+    port = env.get("PORT") or "5000"
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 (listening everywhere: loopback answers too)
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict:
     # Values are read without surrounding blanks: "SECRET_KEY= " is as unset as no SECRET_KEY.
     env = {
@@ -63,7 +75,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "COMMUNITY_ENV": community_env,
         "SECRET_KEY": env.get("SECRET_KEY", "" if production else "development-only-secret-key"),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL": (env.get("BASE_URL") or ("" if production else _local_address(env))).rstrip(
+            "/"
+        ),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE", ""),
@@ -153,6 +167,10 @@ def check_production(config: dict) -> None:
         )
     if not str(config.get("STRIPE_WEBHOOK_SECRET") or "").strip():
         raise ConfigurationError("STRIPE_WEBHOOK_SECRET is not set; webhooks could not be verified")
+    if not str(config.get("BASE_URL") or "").startswith(("https://", "http://")):
+        raise ConfigurationError(
+            "BASE_URL is not set; e-mailed links and calendars need the site's public address"
+        )
 
 
 def deployment_warnings(config: dict, processes: int) -> list[str]:

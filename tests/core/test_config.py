@@ -19,6 +19,7 @@ SAFE_PRODUCTION = {
     "DATABASE_URL": "postgresql://db.internal/community",
     "STRIPE_SECRET_KEY": "sk_live_123",
     "STRIPE_WEBHOOK_SECRET": "whsec_123",
+    "BASE_URL": "https://community.example",
 }
 
 
@@ -181,3 +182,34 @@ def test_no_warning_when_rate_limits_are_shared():
     alone = build_config(environ=SAFE_PRODUCTION)
     assert deployment_warnings(alone, processes=1) == []
     assert len(deployment_warnings(alone, processes=2)) == 1
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ({}, "http://127.0.0.1:5000"),
+        ({"PORT": "5731"}, "http://127.0.0.1:5731"),
+        ({"HOST": "0.0.0.0", "PORT": "8080"}, "http://127.0.0.1:8080"),  # noqa: S104
+        ({"HOST": "localhost", "PORT": "5001"}, "http://localhost:5001"),
+        ({"HOST": "::1", "PORT": "5002"}, "http://[::1]:5002"),
+        ({"PORT": "5731", "BASE_URL": "https://dev.example/"}, "https://dev.example"),
+    ],
+)
+def test_in_development_the_public_address_follows_host_and_port(address, expected):
+    """`make run PORT=5731`: e-mailed links, feeds, QR tickets and the payment page's way back
+    lead to where the server listens, unless BASE_URL says otherwise."""
+    assert build_config(environ=address)["BASE_URL"] == expected
+
+
+def test_production_refuses_to_start_without_a_base_url():
+    environ = {key: value for key, value in SAFE_PRODUCTION.items() if key != "BASE_URL"}
+    with pytest.raises(ConfigurationError) as refused:
+        build_config(environ={**environ, "PORT": "8000"})
+    assert "BASE_URL is not set" in str(refused.value.code)
+
+
+def test_make_run_hands_its_host_and_port_to_the_app():
+    makefile = (ROOT / "Makefile").read_text()
+    run = makefile[makefile.index("\nrun:") :].split("\n\n")[0]
+    assert "export HOST=$(HOST) PORT=$(PORT)" in run
+    assert "flask worker &" in run  # the timed jobs run beside the server

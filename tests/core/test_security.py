@@ -139,6 +139,7 @@ def test_cookies_are_secure_in_production(make_app):
             "DATABASE_URL": "postgresql://db/community",
             "STRIPE_SECRET_KEY": "sk_live_x",
             "STRIPE_WEBHOOK_SECRET": "whsec_x",
+            "BASE_URL": "https://community.example",
         }
     )
     assert config["SESSION_COOKIE_SECURE"] is True

@@ -1,0 +1,54 @@
+"""`flask --app wsgi worker`: the timed jobs that cron runs in production, which `make run` runs
+beside the development server. One round expires lapsed holds (and offers) and sends reminders;
+a failing job is logged and the worker goes on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+
+from community.core.db import db
+from community.events.models import Registration
+from community.events.services import TicketTypeData
+
+
+def _status(registration_id: int) -> str:
+    db.session.rollback()
+    return db.session.get(Registration, registration_id).status
+
+
+def test_a_round_of_the_worker_expires_a_lapsed_hold_and_offers_the_place(
+    app, runner, make_event, register
+):
+    event = make_event(
+        capacity=1,
+        tickets=[TicketTypeData(slug="paid", name_en="Paid", price_minor=3000)],
+    )
+    holder = register(event, 1, ticket_type="paid")
+    waiting = register(event, 2, ticket_type="paid")
+    assert (holder.status, waiting.status) == ("awaiting_payment", "waitlisted")
+    hold_ends = holder.hold_expires_at
+    holder_id, waiting_id = holder.id, waiting.id
+
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert _status(holder_id) == "awaiting_payment"  # its time has not come yet
+
+    with time_machine.travel(hold_ends + timedelta(seconds=5), tick=False):
+        result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert _status(holder_id) == "expired"
+    assert _status(waiting_id) == "offered"
+
+
+def test_a_round_of_the_worker_sends_the_reminders_that_are_due(
+    app, runner, make_event, register, mailbox
+):
+    event = make_event(days=3)
+    register(event, 1)
+    mailbox.clear()
+    with time_machine.travel(event.starts_at - timedelta(hours=2), tick=False):
+        result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert mailbox.last_to("guest1@example.com")
