@@ -379,6 +379,14 @@ class Registration(db.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
+    def has_lapsed(self, now: datetime) -> bool:
+        """A hold or an offer whose time is up, though the job that ends it has not run yet."""
+        if self.status == "awaiting_payment":
+            return self.hold_expires_at is not None and self.hold_expires_at <= now
+        if self.status == "offered":
+            return self.offer_expires_at is not None and self.offer_expires_at <= now
+        return False
+
     def transition(self, new_status: str, moment: datetime) -> None:
         """The only way a registration's status changes; refuses moves the model does not allow."""
         if new_status not in TRANSITIONS.get(self.status, set()):

@@ -52,3 +52,20 @@ def test_a_round_of_the_worker_sends_the_reminders_that_are_due(
         result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert mailbox.last_to("guest1@example.com")
+
+
+def test_the_manage_page_never_shows_a_lapsed_hold_as_pending(client, make_event, register):
+    """Between the end of a hold and the worker's next round, the page says the time is up and
+    offers no payment."""
+    from community.events import services
+
+    event = make_event(tickets=[TicketTypeData(slug="paid", name_en="Paid", price_minor=3000)])
+    holder = register(event, 1, ticket_type="paid")
+    path = f"/registrations/{holder.id}/{services.manage_token(holder)}"
+    assert "Waiting for payment until" in client.get(path).get_data(as_text=True)
+    with time_machine.travel(holder.hold_expires_at + timedelta(seconds=5), tick=False):
+        html = client.get(path).get_data(as_text=True)
+    assert "Waiting for payment until" not in html
+    assert "The time to pay ran out at" in html
+    assert "/pay" not in html
+    assert _status(holder.id) == "awaiting_payment"  # the worker ends it, not the page
