@@ -19,6 +19,22 @@ from tests.conftest import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def wait_until_healthy(base: str, process, log, log_path) -> None:
+    """Until `base`/healthz answers 200; fails the test, with the server's log, if the process
+    ends or 30 seconds pass first."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the server did not start:\n" + log_path.read_text())
+            time.sleep(0.2)
+
+
 @contextmanager
 def gunicorn_serving(
     app,
@@ -58,17 +74,7 @@ def gunicorn_serving(
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("gunicorn did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
+        wait_until_healthy(base, process, log, log_path)
         yield base
     finally:
         process.terminate()

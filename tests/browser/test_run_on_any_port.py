@@ -9,8 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +17,7 @@ from playwright.sync_api import expect
 
 from community.events.services import TicketTypeData
 from tests.conftest import free_port, link_in
+from tests.serving import wait_until_healthy
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,15 +48,7 @@ def dev_server(live_server, smtp_server, tmp_path):
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/healthz", timeout=2):
-                        break
-                except OSError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail("flask run did not start:\n" + log_path.read_text())
-                    time.sleep(0.2)
+            wait_until_healthy(base, process, log, log_path)
             yield base
         finally:
             process.terminate()
