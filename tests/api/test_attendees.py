@@ -208,6 +208,8 @@ def test_a_busy_database_does_not_turn_a_valid_token_into_a_500(
 
     from tests.conftest import IsolatedClient
 
+    # Only SQLite lets a second connection hold the write lock this simply; on PostgreSQL the
+    # token's UPDATE waits for a row lock instead, and the same try/except covers its timeout.
     if app.config["TEST_BACKEND"] != "sqlite":
         pytest.skip("holds SQLite's write lock from outside; PostgreSQL waits for row locks")
     token = api_token(organiser)
