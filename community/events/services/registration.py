@@ -13,6 +13,7 @@ E-mails are sent after the commit, from the list of notifications the transactio
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,8 @@ __all__ = [
 
 MAX_SHORT_ANSWER = 300
 MAX_LONG_ANSWER = 5000
+
+log = logging.getLogger(__name__)
 
 
 class RegistrationClosed(DomainError):
@@ -418,11 +421,7 @@ def cancel_registration(
         except DomainError as error:
             # The place is cancelled either way; an unanswered refund is asked again by
             # reconcile, a refused one shows on the order's page.
-            import logging
-
-            logging.getLogger(__name__).error(
-                "registration %s cancelled, refund not started: %s", registration_id, error
-            )
+            log.error("registration %s cancelled, refund not started: %s", registration_id, error)
     return registration
 
 
