@@ -26,7 +26,7 @@ translations: $(STAMP) $(MO_FILES)
 
 # Re-extract UI strings after changing templates or code; then translate the new ja entries.
 extract-messages: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --no-location --sort-output \
 		--ignore-dirs ".* .venv instance tests bench migrations" \
 		-o community/translations/messages.pot .
 	$(BIN)/pybabel update -i community/translations/messages.pot -d community/translations \

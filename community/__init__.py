@@ -36,8 +36,10 @@ def create_app(config: dict | None = None) -> Flask:
     from community.events import fulfilment as ticket_fulfilment
     from community.events import order_visibility as ticket_order_visibility
     from community.events import privacy as events_privacy
+    from community.events import profile_section as events_profile_section
 
     events_privacy.register()
+    events_profile_section.register()  # before the calendar's: "My events" comes first
     calendar_services.register()
     calendar_pages.register()
     calendar_invitations.register()

@@ -46,7 +46,8 @@ def _events() -> list[dict]:
             "title_en": "Mentoring Night Tokyo",
             "summary_ja": "メンターとスポンサーに出会う夜。",
             "summary_en": "An evening to meet mentors and sponsors.",
-            "description_ja": "## 内容\n\n- ライトニングトーク\n- 少人数での対話\n\n軽食あり。",
+            "description_ja": "## プログラム\n\n- ライトニングトーク\n- 少人数での対話\n\n"
+            "軽食をご用意します。",
             "description_en": "## Programme\n\n- Lightning talks\n- Small-group conversations\n\n"
             "Light food provided.",
             "format": "in_person",
@@ -61,11 +62,11 @@ def _events() -> list[dict]:
             "tickets": [("general", "一般", "General", 0, None)],
             # Full, with people waiting: the demo of the waiting list.
             "attendees": [
-                ("Yui Sato", "yui@example.com", "confirmed"),
+                ("佐藤 結衣", "yui@example.com", "confirmed"),
                 ("Liam Chen", "liam@example.com", "confirmed"),
-                ("Mei Ito", "mei@example.com", "confirmed"),
+                ("伊藤 芽衣", "mei@example.com", "confirmed"),
                 ("Noah Park", "noah@example.com", "waitlisted"),
-                ("Sara Kato", "sara@example.com", "waitlisted"),
+                ("加藤 沙羅", "sara@example.com", "waitlisted"),
             ],
         },
         {
@@ -76,7 +77,7 @@ def _events() -> list[dict]:
             "title_en": "Introduction to SQL workshop",
             "summary_ja": "ノートPCを持って、SQLの基本を手を動かして学びます。",
             "summary_en": "Bring a laptop and learn the basics of SQL hands-on.",
-            "description_ja": "SELECT、JOIN、GROUP BY を扱います。",
+            "description_ja": "SELECT、JOIN、GROUP BYを扱います。",
             "description_en": "We cover SELECT, JOIN and GROUP BY.",
             "format": "hybrid",
             "venue_name": "Roppongi Tech Lab",
@@ -96,7 +97,7 @@ def _events() -> list[dict]:
             "questions": [
                 (
                     "single_choice",
-                    "PCのOSは?",
+                    "お使いのノートPCのOSは？",
                     "Which OS is on your laptop?",
                     True,
                     [
@@ -105,7 +106,13 @@ def _events() -> list[dict]:
                         {"value": "linux", "ja": "Linux", "en": "Linux"},
                     ],
                 ),
-                ("short_text", "期待していること", "What do you hope to learn?", False, []),
+                (
+                    "short_text",
+                    "このワークショップで学びたいことは？",
+                    "What do you hope to learn?",
+                    False,
+                    [],
+                ),
             ],
         },
         {
@@ -130,7 +137,7 @@ def _events() -> list[dict]:
             "slug": "testing-workshop-autumn",
             "kind": "workshop",
             "category": "engineering",
-            "title_ja": "テスト駆動開発ワークショップ(秋)",
+            "title_ja": "テスト駆動開発ワークショップ（秋）",
             "title_en": "Test-driven development workshop (autumn)",
             "summary_ja": "先月開催したワークショップです。",
             "summary_en": "The workshop we ran last month.",
@@ -195,11 +202,11 @@ def _add_attendees(event: Event, people: list[tuple[str, str, str]]) -> None:
 def seed_demo() -> bool:
     """Load the demo rows that are missing; True if anything was created."""
     created = False
-    organiser, new = _user(*DEMO_LOGINS["organiser"], "Aiko Tanaka", "organiser", "ja")
+    organiser, new = _user(*DEMO_LOGINS["organiser"], "田中 愛子", "organiser", "ja")
     created |= new
     _, new = _user(*DEMO_LOGINS["admin"], "Sam Admin", "admin", "en")
     created |= new
-    _, new = _user(*DEMO_LOGINS["member"], "Ken Suzuki", "member", "ja")
+    _, new = _user(*DEMO_LOGINS["member"], "鈴木 健", "member", "ja")
     created |= new
 
     categories = {}

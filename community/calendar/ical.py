@@ -41,7 +41,8 @@ class Labels:
 
     language: str
     online: str
-    cancelled: str
+    cancelled: str  # the event is called off
+    registration_cancelled: str  # the event goes on; this person's place was cancelled
     waitlisted: str
     offered: str
     awaiting_payment: str
@@ -149,8 +150,10 @@ def event_component(
     component.add("sequence", event.sequence)
     summary = " / ".join(_texts(event, "title", site.languages)) or event.slug
     marker = ""
-    if is_cancelled:
+    if event.status == "cancelled":
         marker = _marker(site, "cancelled")
+    elif is_cancelled:
+        marker = _marker(site, "registration_cancelled")
     elif personal is not None and personal.status in MARKED_STATUSES:
         marker = _marker(site, personal.status)
     component.add("summary", marker + summary)

@@ -384,8 +384,7 @@ class Owner:
 def feed_owner(feed: PrivateFeed) -> Owner:
     if feed.user_id is not None:
         user = db.session.get(User, feed.user_id)
-        # An address nobody proved to hold gathers nothing: only the account's own registrations.
-        return Owner(user.id, user.email if user.is_confirmed else None, user.locale)
+        return Owner(user.id, events.account_address(user), user.locale)
     latest = db.session.scalar(
         select(Registration.locale)
         .where(Registration.email == feed.email, Registration.user_id.is_(None))

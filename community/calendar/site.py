@@ -9,7 +9,7 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, pgettext
 from flask_babel import gettext as _
 
 from community.calendar import ical
@@ -22,6 +22,7 @@ def _labels(language: str) -> ical.Labels:
             language=language,
             online=_("Online"),
             cancelled=_("Cancelled"),
+            registration_cancelled=pgettext("registration", "Cancelled"),
             waitlisted=_("Waiting list"),
             offered=_("Place offered: confirm it"),
             awaiting_payment=_("Payment pending"),

@@ -13,8 +13,8 @@ from flask import current_app
 from flask_babel import get_locale
 
 PATTERNS = {
-    # 2026年12月3日(木) 19:00 JST
-    "ja": {"datetime": "y年M月d日(E) HH:mm", "date": "y年M月d日(E)", "time": "HH:mm"},
+    # 2026年12月3日（木）19:00 JST: full-width parentheses, and no space after them
+    "ja": {"datetime": "y年M月d日（E）HH:mm", "date": "y年M月d日（E）", "time": "HH:mm"},
     # Thu 3 Dec 2026, 19:00 JST
     "en": {"datetime": "EEE d MMM y, HH:mm", "date": "EEE d MMM y", "time": "HH:mm"},
 }

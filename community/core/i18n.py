@@ -65,5 +65,9 @@ def install_fast_template_gettext(app) -> None:
     app.jinja_env.install_gettext_callables(
         gettext=lambda string: _current_translations().ugettext(string),
         ngettext=lambda singular, plural, n: _current_translations().ungettext(singular, plural, n),
+        pgettext=lambda context, string: _current_translations().upgettext(context, string),
+        npgettext=lambda context, singular, plural, n: _current_translations().unpgettext(
+            context, singular, plural, n
+        ),
         newstyle=True,
     )

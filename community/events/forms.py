@@ -46,7 +46,7 @@ def ticket_label(ticket, event: Event) -> str:
     )
     left = ticket.places_left(event)
     state = str(_l("%(count)d left", count=left)) if left else str(_l("waiting list"))
-    return f"{ticket.name} — {price} ({state})"
+    return str(_l("%(name)s — %(price)s (%(state)s)", name=ticket.name, price=price, state=state))
 
 
 def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
@@ -105,3 +105,17 @@ def answers_from(form, event: Event) -> dict:
 
 class CancelForm(CheckedForm):
     """Only the CSRF token: the registration comes from the signed manage link."""
+
+
+class ResendLinksForm(CheckedForm):
+    """The address whose manage links are e-mailed to it again."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        validators=[
+            DataRequired(message=_l("Enter your e-mail address.")),
+            Email(message=_l("Enter a valid e-mail address.")),
+            Length(max=254, message=_l("Enter a valid e-mail address.")),
+        ],
+        render_kw={"autocomplete": "email"},
+    )

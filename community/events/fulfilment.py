@@ -1,20 +1,20 @@
 """Tickets as a purpose of payments: what happens to a registration when its money arrives,
-its checkout expires, or its money goes back.
+its checkout expires or its payment fails, or its money goes back.
 
 These run inside the payments transaction that records the webhook event (no commits here); the
 event's row is locked first, as everywhere in the registration engine. E-mails go after commit.
 Money for a place that can no longer be given (cancelled, its hold released, its event
 cancelled) is answered "not fulfilled": payments then refunds it in full, and the person is told
-here, in their language.
+here, in their language. A failed payment keeps the place held until the hold ends, so that the
+person can try again. A refund is told by whoever asked for it (notify.MoneyNews); one made
+outside the app (Stripe's dashboard) or by an administrator is told here (`refund_started`).
 """
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from community.core.db import db, utcnow
 from community.events.models import Event, Registration
-from community.events.notify import mail_registrant
+from community.events.notify import REFUND_SUBJECT, MoneyNews, tell_refund
 from community.events.services.registration import (
     Notification,
     _lock_event,
@@ -22,10 +22,11 @@ from community.events.services.registration import (
     _release_place,
     _send,
 )
+from community.payments import services as payments
 from community.payments.fulfilment import Fulfilment, register_fulfilment
 from community.payments.models import Order
 
-REFUND_SUBJECT = _l("Your payment is being refunded: %(title)s")
+__all__ = ["REFUND_SUBJECT", "register", "send_refund_mail"]
 
 
 def _registration(order: Order) -> Registration | None:
@@ -64,24 +65,41 @@ def ticket_paid(order: Order):
 
 
 def ticket_expired(order: Order):
+    """The checkout ended unpaid: its time ran out, or (order failed) the payment was refused.
+    A refused payment leaves the place held while the hold lasts: the person may try again."""
     registration = _registration(order)
     if registration is None or registration.status != "awaiting_payment":
         return None
     moment = utcnow()
+    failed = order.status == "failed"
+    event_cancelled = _event_cancelled(registration)
+    if failed and registration.hold_expires_at > moment and not event_cancelled:
+        return _after([Notification("payment_failed", registration.id)])
     notifications: list[Notification] = []
     registration.transition("expired", moment)
     _release_place(registration)
-    if not _event_cancelled(registration):
+    if not event_cancelled:
         _promote(registration.event_id, moment, notifications)
-    notifications.append(Notification("hold_expired", registration.id))
+    notifications.append(
+        Notification("payment_failed" if failed else "hold_expired", registration.id)
+    )
     return _after(notifications)
 
 
+def _still_paid_otherwise(order: Order) -> bool:
+    """Whether another payment of this registration still stands (this one was a second
+    payment for a place already paid, refunded as such)."""
+    other = payments.paid_order_for(order.purpose, order.reference)
+    return other is not None and other.id != order.id
+
+
 def ticket_refunded(order: Order, refunded_minor: int, full: bool):
+    """Stripe confirmed money going back. All of a place's payment back cancels the place (its
+    holder was told by whoever started the refund, in the same e-mail); part of it keeps it."""
     registration = _registration(order)
     if registration is None or not full or registration.status != "confirmed":
         return None
-    if _event_cancelled(registration):
+    if _event_cancelled(registration) or _still_paid_otherwise(order):
         # The event's cancellation already told everyone; places in a cancelled event stay as
         # they were for the records and calendars, and nobody is promoted into it.
         return None
@@ -90,26 +108,54 @@ def ticket_refunded(order: Order, refunded_minor: int, full: bool):
     registration.transition("cancelled", moment)
     _release_place(registration)
     _promote(registration.event_id, moment, notifications)
-    notifications.append(Notification("cancelled", registration.id))
     return _after(notifications)
+
+
+def refund_news(order: Order, registration: Registration, amount_minor: int) -> MoneyNews:
+    """The news of a refund of `amount_minor` just recorded for this registration's order:
+    whether the person keeps their place or loses it (all they paid goes back)."""
+    left = payments.refundable_minor(order)
+    place = ""
+    if registration.status == "confirmed" and registration.event.status != "cancelled":
+        place = "kept" if left > 0 or _still_paid_otherwise(order) else "cancelled"
+    return MoneyNews(
+        currency=order.currency,
+        paid_minor=order.amount_minor,
+        refund_minor=amount_minor,
+        place=place,
+    )
+
+
+def ticket_refund_started(order: Order, amount_minor: int):
+    """An administrator's refund, or one made in Stripe's dashboard: tell the buyer."""
+    if not order.reference.isdigit():
+        return None
+    registration = db.session.get(Registration, int(order.reference))
+    if registration is None:
+        return None
+    news = refund_news(order, registration, amount_minor)
+    registration_id = registration.id
+    return lambda: tell_refund(registration_id, news)
 
 
 def send_refund_mail(registration_id: int, reason: str, amount_minor: int, currency: str) -> bool:
     """Tell the person, in their language, that their money is going back and why: `reason` is
     "cancelled", "expired" (the hold was released first), "event_cancelled", or "confirmed" (a
-    second payment for a place already paid for)."""
-    registration = db.session.get(Registration, registration_id)
-    if registration is None:
-        return False
-    return mail_registrant(
-        registration,
-        REFUND_SUBJECT,
-        "events/refund",
-        reason=reason,
-        amount_minor=amount_minor,
-        currency=currency,
+    second payment for a place already paid for). Inside an action's `one_email_each`, it goes
+    into that action's e-mail."""
+    news = MoneyNews(
+        currency=currency, paid_minor=amount_minor, refund_minor=amount_minor, reason=reason
     )
+    return tell_refund(registration_id, news)
 
 
 def register() -> None:
-    register_fulfilment("ticket", Fulfilment(ticket_paid, ticket_expired, ticket_refunded))
+    register_fulfilment(
+        "ticket",
+        Fulfilment(
+            ticket_paid,
+            ticket_expired,
+            ticket_refunded,
+            refund_started=ticket_refund_started,
+        ),
+    )

@@ -27,13 +27,14 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
     URLField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
 from wtforms.widgets import DateTimeLocalInput
 
 from community.core.dates import is_valid_timezone
@@ -49,6 +50,7 @@ from community.events.services import (
     EVENT_DATETIME_FIELDS,
     EVENT_FIELDS,
     EventData,
+    MessageDraft,
     QuestionData,
     TicketTypeData,
 )
@@ -591,6 +593,24 @@ class ActionForm(CheckedForm):
 
 
 class CancelEventForm(CheckedForm):
+    # The view fills in the choices' labels with the amounts; a form without paid tickets loses
+    # the field. A value that is not one of the three is refused, nothing cancelled.
+    refund = RadioField(
+        _l("Money paid for tickets"),
+        choices=[
+            SelectChoice("full", _l("Refund everyone in full")),
+            SelectChoice("policy", _l("Refund as the event's refund policy says")),
+            SelectChoice("none", _l("No refund")),
+        ],
+        default="full",
+        validate_choice=False,
+        validators=[
+            AnyOf(
+                ("full", "policy", "none"),
+                message=_l("Choose what happens to the money paid for tickets."),
+            )
+        ],
+    )
     message = TextAreaField(
         _l("Message to everyone registered (optional)"),
         validators=[NoControlCharacters(), Length(max=5000)],
@@ -599,23 +619,56 @@ class CancelEventForm(CheckedForm):
 
 
 class EmailAttendeesForm(CheckedForm):
-    subject = StringField(
-        _l("Subject"),
-        validators=[
-            InputRequired(message=_l("Write a subject.")),
-            NoControlCharacters(),
-            Length(max=200),
-        ],
+    """A message to attendees in Japanese, in English or both (which versions are complete is
+    services.check_message's to say), and on the preview page the key of its one sending."""
+
+    subject_ja = StringField(
+        _l("Subject in Japanese"),
+        validators=[NoControlCharacters(), Length(max=200)],
+        render_kw={"lang": "ja", "maxlength": 200},
     )
-    body = TextAreaField(
-        _l("Message"),
-        validators=[
-            InputRequired(message=_l("Write a message.")),
-            NoControlCharacters(),
-            Length(max=20_000),
-        ],
-        render_kw={"rows": 8},
+    body_ja = TextAreaField(
+        _l("Message in Japanese"),
+        validators=[NoControlCharacters(), Length(max=20_000)],
+        render_kw={"rows": 8, "lang": "ja"},
     )
+    subject_en = StringField(
+        _l("Subject in English"),
+        validators=[NoControlCharacters(), Length(max=200)],
+        render_kw={"lang": "en", "maxlength": 200},
+    )
+    body_en = TextAreaField(
+        _l("Message in English"),
+        validators=[NoControlCharacters(), Length(max=20_000)],
+        render_kw={"rows": 8, "lang": "en"},
+    )
+    send_key = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.send_key.errors:
+            # The key is no field anyone sees: its refusal is said on the whole form.
+            self.send_key.errors = []
+            self.form_errors.append(
+                str(_l("This preview is no longer valid. Preview the message again."))
+            )
+        return valid
+
+    def draft(self) -> MessageDraft:
+        return MessageDraft(
+            subject_ja=self.subject_ja.data or "",
+            body_ja=_lines(self.body_ja.data),
+            subject_en=self.subject_en.data or "",
+            body_en=_lines(self.body_en.data),
+        )
+
+    def add_error(self, field_name: str | None, message: str) -> None:
+        """A refusal by the services, on its field or, without one, on the whole form."""
+        field = self._fields.get(field_name or "")
+        if field is None or field_name == "send_key":
+            self.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
 
 
 class CheckInForm(FlaskForm):

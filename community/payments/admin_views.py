@@ -23,14 +23,8 @@ from community.payments.visibility import purpose_label, visibility_for
 
 bp = Blueprint("payments_admin", __name__, url_prefix="/organiser/orders")
 
-ORDER_STATUS_LABELS = {
-    "pending": _l("Awaiting payment"),
-    "paid": _l("Paid"),
-    "expired": _l("Expired"),
-    "failed": _l("Failed"),
-    "refunded": _l("Refunded"),
-    "partially_refunded": _l("Partly refunded"),
-}
+# The same words on the pages and in the CSV export.
+ORDER_STATUS_LABELS = reports.ORDER_STATUS_LABELS
 PAYMENT_STATUS_LABELS = {
     "open": _l("Open"),
     "paid": _l("Paid"),
@@ -124,7 +118,10 @@ def refund(order_id: int):
         text = (form.amount.data or "").strip()
         try:
             amount = parse_amount(text, found.currency) if text else None
-            services.refund_order(found, amount, reason="administrator", by_user_id=_me().id)
+            # Payments does not know what was bought: the purpose's handler tells the buyer.
+            services.refund_order(
+                found, amount, reason="administrator", by_user_id=_me().id, tell_buyer=True
+            )
         except MoneyError:
             flash(_("Give an amount such as 1500 (or 12.50 in a currency with cents)."), "error")
         except DomainError as error:

@@ -2,8 +2,9 @@
 money went back, without knowing what was bought.
 
 A domain registers one handler per purpose at start-up. Handlers run inside the payments
-transaction that records the webhook event, so the event and its effect are committed together
-(or not at all): they must not commit, and they return what to do after the commit (e-mails).
+transaction that records the webhook event (or the refund), so the event and its effect are
+committed together (or not at all): they must not commit, and they return what to do after the
+commit (e-mails).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ class Fulfilment:
     expired: Callable[[Order], AfterCommit | None]
     # Money went back (amount refunded so far, and whether that is everything).
     refunded: Callable[[Order, int, bool], AfterCommit | None]
+    # A refund of this amount is on its way that nobody has told the buyer of: one asked through
+    # `refund_order` (an administrator's from the orders pages, an organiser's), or one made in
+    # Stripe's dashboard. Returns how to tell the buyer (once). A refund that a domain tells in
+    # the words of a larger action (a cancellation) is asked with `tell_buyer=False`.
+    refund_started: Callable[[Order, int], AfterCommit | None] | None = None
 
 
 _handlers: dict[str, Fulfilment] = {}

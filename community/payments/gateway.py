@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import stripe
 
@@ -140,6 +141,16 @@ def _time(value) -> datetime | None:
         raise MalformedEvent(f"{value!r:.40} is not a time") from error
 
 
+def _is_web_address(url) -> bool:
+    """Only an https address (or http on this machine, as a test server's) becomes a link."""
+    if not isinstance(url, str) or len(url) > 2000:
+        return False
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+
+
 def session_from_event_object(data: dict) -> CheckoutSession:
     return _session_from(data)
 
@@ -246,6 +257,18 @@ class StripeGateway:
             for item in page.auto_paging_iter()
         ]
         return sorted(events, key=lambda event: (event.created, event.id))
+
+    def receipt_url_of(self, payment_intent_id: str) -> str | None:
+        """The address of Stripe's receipt for a paid payment intent (its latest charge's
+        receipt_url), or None if it has none yet."""
+        intent = self._call(
+            self.client.v1.payment_intents.retrieve,
+            payment_intent_id,
+            {"expand": ["latest_charge"]},
+        )
+        charge = intent.to_dict().get("latest_charge")
+        url = charge.get("receipt_url") if isinstance(charge, dict) else None
+        return url if _is_web_address(url) else None
 
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str

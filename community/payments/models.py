@@ -118,6 +118,9 @@ class Payment(db.Model):
     session_id: Mapped[str] = mapped_column(String(255))
     payment_intent_id: Mapped[str | None] = mapped_column(String(255))
     checkout_url: Mapped[str] = mapped_column(String(2000), default="")
+    # Stripe's page for the charge (kept up to date with its refunds), read from the payment
+    # intent once it is paid; the buyer's link to their receipt.
+    receipt_url: Mapped[str | None] = mapped_column(String(2000))
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), default="open")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from flask_babel import LazyString
+from flask_babel import LazyString, force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import selectinload
@@ -27,7 +27,7 @@ from community.core.money import format_money
 from community.core.pagination import page_number
 from community.core.text import search_term
 from community.payments.models import ORDER_STATUSES, Order, WebhookEvent
-from community.payments.visibility import registered_purposes, visible_orders
+from community.payments.visibility import purpose_label, registered_purposes, visible_orders
 
 if TYPE_CHECKING:
     from community.accounts.models import User
@@ -36,6 +36,16 @@ PER_PAGE = 50
 # Orders that took money: their amounts count in the totals (minus what went back).
 MONEY_STATUSES = ("paid", "partially_refunded", "refunded")
 
+# The words for each status, on the orders pages and in the export (in the reader's language).
+ORDER_STATUS_LABELS = {
+    "pending": _l("Awaiting payment"),
+    "paid": _l("Paid"),
+    "expired": _l("Expired"),
+    "failed": _l("Failed"),
+    "refunded": _l("Refunded"),
+    "partially_refunded": _l("Partly refunded"),
+}
+
 _PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Outside these years a local midnight may not convert to UTC (datetime's range is years 1-9999).
@@ -43,6 +53,7 @@ _FIRST_YEAR, _LAST_YEAR = 1970, 9998
 
 __all__ = [
     "MONEY_STATUSES",
+    "ORDER_STATUS_LABELS",
     "PER_PAGE",
     "MonthTotal",
     "OrderFilters",
@@ -320,13 +331,19 @@ def webhook_events_of(order: Order) -> list[WebhookEvent]:
 
 
 def orders_csv(viewer: User, filters: OrderFilters, language: str) -> bytes:
-    """Every filtered order (not only one page), newest first.
+    """Every filtered order (not only one page), newest first, in the viewer's `language`.
 
     UTF-8 with a BOM and CRLF line ends: Excel in Japanese opens it with the right characters.
     Amounts are plain integers in the currency's minor unit (¥3,000 is 3000, $12.34 is 1234) next
-    to the currency code, for sums; a formatted column is for reading. Times are local
-    (DEFAULT_TIMEZONE) as YYYY-MM-DD HH:MM, which spreadsheets read as dates.
+    to the currency code, for sums; a formatted column is for reading. Statuses and purposes are
+    the words the pages show. Times are local (DEFAULT_TIMEZONE, named in the header) as
+    YYYY-MM-DD HH:MM, which spreadsheets read as dates.
     """
+    with force_locale(language):
+        return _orders_csv(viewer, filters, language)
+
+
+def _orders_csv(viewer: User, filters: OrderFilters, language: str) -> bytes:
     tz = zone()
     zone_name = str(tz.key)
     buffer = io.StringIO()
@@ -373,11 +390,11 @@ def orders_csv(viewer: User, filters: OrderFilters, language: str) -> bytes:
                 row.id,
                 _local(row.created_at, tz),
                 _local(row.paid_at, tz),
-                _safe_cell(row.purpose),
+                _safe_cell(purpose_label(row.purpose)),
                 _safe_cell(row.reference),
                 _safe_cell(row.description),
                 _safe_cell(row.buyer_email),
-                row.status,
+                str(ORDER_STATUS_LABELS.get(row.status, row.status)),
                 row.currency,
                 row.amount_minor,
                 row.refunded_minor,

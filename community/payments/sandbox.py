@@ -295,6 +295,10 @@ class SandboxGateway:
         # pressing the page's button again (reconcile also skips the sandbox).
         return []
 
+    def receipt_url_of(self, payment_intent_id: str) -> str | None:
+        # No card is charged, so there is no receipt: the manage page shows none.
+        return None
+
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str
     ) -> RefundResult:

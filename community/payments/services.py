@@ -8,7 +8,9 @@ whatever order the events arrive in (a late failure or expiry never undoes a pay
 and currency from Stripe must match the order. Money that arrives for what its purpose can no
 longer give (the handler answers "not fulfilled") is refunded in full, decided in the same
 transaction as the event that brought it; refunds are asked of Stripe with our refund's id as
-idempotency key, and one Stripe did not answer is asked again by reconcile.
+idempotency key, and one Stripe did not answer is asked again by reconcile; the buyer is told
+of each refund once (the purpose's handler, or the caller in its own words). The receipt is
+Stripe's own (the charge's receipt_url), read once the payment is recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import selectinload
 
 from community.core.db import begin_write, db, utcnow
 from community.core.errors import Busy, DomainError
@@ -44,14 +47,19 @@ __all__ = [
     "close_checkouts",
     "gateway",
     "open_order",
+    "orders_for",
     "paid_order_for",
     "reconcile",
     "refund_order",
+    "refundable_for",
     "refundable_minor",
     "retry_refunds",
     "start_checkout",
+    "store_receipt",
     "sync_checkouts",
 ]
+
+ALREADY_REFUNDED = _l("This payment is already refunded in full (or its refund is on its way).")
 
 HANDLED_LATER = {
     "invoice.paid",
@@ -330,6 +338,39 @@ def paid_order_for(purpose: str, reference: str) -> Order | None:
     )
 
 
+def orders_for(purpose: str, reference: str) -> list[Order]:
+    """Every order of this purchase, newest first, with its payments and refunds."""
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.purpose == purpose, Order.reference == reference)
+            .options(selectinload(Order.payments), selectinload(Order.refunds))
+            .order_by(Order.id.desc())
+        )
+    )
+
+
+def refundable_for(purpose: str, references: list[str]) -> dict[str, int]:
+    """What can still be given back for each of these purchases (those with nothing left to
+    refund are left out): one query for a whole list, such as an event's attendees."""
+    left: dict[str, int] = {}
+    for start in range(0, len(references), 500):
+        orders = db.session.scalars(
+            select(Order)
+            .where(
+                Order.purpose == purpose,
+                Order.reference.in_(references[start : start + 500]),
+                Order.status.in_(("paid", "partially_refunded")),
+            )
+            .options(selectinload(Order.refunds))
+        )
+        for order in orders:
+            amount = refundable_minor(order)
+            if amount > 0:
+                left[order.reference] = left.get(order.reference, 0) + amount
+    return left
+
+
 def refundable_minor(order: Order) -> int:
     """What can still be given back: paid, less refunded, less refunds on their way (never below
     zero, even while a refund made at the same moment elsewhere is being recorded)."""
@@ -338,7 +379,13 @@ def refundable_minor(order: Order) -> int:
 
 
 def refund_order(
-    order: Order, amount_minor: int | None = None, *, reason: str = "", by_user_id=None
+    order: Order,
+    amount_minor: int | None = None,
+    *,
+    reason: str = "",
+    by_user_id=None,
+    interactive: bool = True,
+    tell_buyer: bool = True,
 ) -> Refund:
     """Ask Stripe to give money back (all of what is left, or `amount_minor`).
 
@@ -346,9 +393,38 @@ def refund_order(
     under the order's row lock (taken by writing first), so two refunds asked at the same moment
     never give back more than was paid. The order changes only when Stripe confirms it
     (charge.refunded).
+
+    Every refund tells the buyer once: the purpose's handler (`refund_started`) does, once the
+    refund is on its way (Stripe accepted it, or did not answer and reconcile asks again; never
+    when Stripe refused it) — unless the caller tells in its own words (`tell_buyer=False`: a
+    cancellation whose e-mail says what becomes of the money). Not `interactive` (several refunds
+    in a row, as when an event is cancelled): what Stripe said is in the returned refund (failed,
+    or pending without a provider id), never raised.
     """
     refund_id = _record_refund(order.id, amount_minor, reason=reason, by_user_id=by_user_id)
-    return _send_refund(refund_id, interactive=True)
+    tell = _buyer_news(refund_id) if tell_buyer else None
+    try:
+        refund = _send_refund(refund_id, interactive=interactive)
+    except DomainError:
+        stored = db.session.get(Refund, refund_id, populate_existing=True)
+        if tell is not None and stored is not None and stored.status == "pending":
+            tell()  # recorded and asked for again automatically: it is on its way
+        raise
+    if tell is not None and refund is not None and refund.status != "failed":
+        tell()
+    return refund
+
+
+def _buyer_news(refund_id: int):
+    """The purpose's way of telling the buyer of this refund, decided before Stripe is asked
+    (whose answer may already change what was bought), or None."""
+    refund = db.session.get(Refund, refund_id, populate_existing=True)
+    order = db.session.get(Order, refund.order_id, populate_existing=True)
+    db.session.expire(order, ["refunds", "payments"])
+    handler = fulfilment_for(order.purpose)
+    if handler is None or handler.refund_started is None:
+        return None
+    return handler.refund_started(order, refund.amount_minor)
 
 
 def _record_refund(
@@ -360,14 +436,14 @@ def _record_refund(
         begin_write(db.session)
         db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
         order = db.session.get(Order, order_id, populate_existing=True)
+        if order is not None and order.status == "refunded":
+            raise DomainError(ALREADY_REFUNDED)
         if order is None or order.status not in ("paid", "partially_refunded"):
             raise DomainError(_l("Only a paid order can be refunded."))
         db.session.expire(order, ["refunds", "payments"])
         refundable = refundable_minor(order)
         if refundable == 0:
-            raise DomainError(
-                _l("This payment is already refunded in full (or its refund is on its way).")
-            )
+            raise DomainError(ALREADY_REFUNDED)
         amount = refundable if amount_minor is None else amount_minor
         if amount <= 0 or amount > refundable:
             raise DomainError(
@@ -432,7 +508,7 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
                     )
                 ) from error
             return refund
-        _write_refund(
+        _write_alone(
             update(Refund)
             .where(Refund.id == refund.id, Refund.status == "pending", Refund.refund_id.is_(None))
             .values(status="failed")
@@ -443,7 +519,7 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
                 _l("The refund could not be made at the payment provider. Please try again.")
             ) from error
         return db.session.get(Refund, refund.id, populate_existing=True)
-    _write_refund(
+    _write_alone(
         update(Refund)
         .where(Refund.id == refund.id, Refund.refund_id.is_(None))
         .values(refund_id=result.id)
@@ -451,11 +527,12 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
     return db.session.get(Refund, refund.id, populate_existing=True)
 
 
-def _write_refund(statement) -> None:
-    """Record what Stripe said of a refund, in a write transaction of its own (on SQLite a read
-    transaction that later writes fails at once when another process writes: BEGIN IMMEDIATE
-    waits its turn instead). If the database stays busy the refund stays as it was, pending and
-    unsent, and reconcile asks Stripe again with the same idempotency key."""
+def _write_alone(statement) -> None:
+    """Record what Stripe said (of a refund, a receipt), in a write transaction of its own (on
+    SQLite a read transaction that later writes fails at once when another process writes: BEGIN
+    IMMEDIATE waits its turn instead). If the database stays busy the row stays as it was — a
+    refund pending and unsent, a receipt unknown — and reconcile asks Stripe again (for a refund
+    with the same idempotency key)."""
     try:
         if db.session().in_transaction():
             db.session.commit()  # only reads since the last commit: nothing of ours is lost
@@ -465,7 +542,7 @@ def _write_refund(statement) -> None:
     except OperationalError as error:
         db.session.rollback()
         log.warning(
-            "refund update not recorded (the database is busy; reconcile retries): %s", error
+            "Stripe's answer not recorded (the database is busy; reconcile retries): %s", error
         )
 
 
@@ -551,6 +628,11 @@ def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int
     order.transition("refunded" if full else "partially_refunded", moment)
     handler = fulfilment_for(order.purpose)
     if handler is not None:
+        if rest > 0 and handler.refund_started is not None:
+            # Nobody here asked for it, so nobody has told the buyer yet.
+            told = handler.refund_started(order, rest)
+            if told is not None:
+                after_commit.append(told)
         action = handler.refunded(order, refunded, full)
         if action is not None:
             after_commit.append(action)
@@ -694,6 +776,9 @@ def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[
     payment.status = "paid"
     payment.payment_intent_id = session.payment_intent
     payment.updated_at = moment
+    if session.payment_intent:
+        payment_id = payment.id
+        after_commit.append(lambda: store_receipt(payment_id))
     handler = fulfilment_for(order.purpose)
     if handler is None:
         log.error("order %s paid for purpose %r, which nobody fulfils", order.id, order.purpose)
@@ -764,4 +849,43 @@ def reconcile(since: datetime) -> list[tuple[str, str, str]]:
     # And refunds decided but never sent (Stripe did not answer at the time).
     for refund_id in retry_refunds():
         changed.append((f"refund-{refund_id}", "refund", "sent"))
+    # And the receipts Stripe could not be asked for when the money arrived.
+    missing = db.session.scalars(
+        select(Payment.id).where(
+            Payment.provider == stripe.provider,
+            Payment.status == "paid",
+            Payment.payment_intent_id.is_not(None),
+            Payment.receipt_url.is_(None),
+            Payment.created_at >= since,
+        )
+    ).all()
+    db.session.rollback()
+    for payment_id in missing:
+        if store_receipt(payment_id):
+            changed.append((f"payment-{payment_id}", "receipt", "stored"))
     return changed
+
+
+def store_receipt(payment_id: int) -> str | None:
+    """Ask Stripe for the receipt of a paid payment (its charge's receipt_url, which Stripe keeps
+    up to date with every refund) and keep its address. Never called while a lock is held; an
+    unanswered question leaves it unknown, and reconcile asks again."""
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None or payment.receipt_url or not payment.payment_intent_id:
+        return payment.receipt_url if payment is not None else None
+    stripe = gateway()
+    if stripe is None or stripe.provider != payment.provider:
+        return None
+    try:
+        url = stripe.receipt_url_of(payment.payment_intent_id)
+    except GatewayError as error:
+        log.warning("receipt of payment %s not read from Stripe: %s", payment_id, error)
+        return None
+    if url is None:
+        return None
+    _write_alone(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.receipt_url.is_(None))
+        .values(receipt_url=url)
+    )
+    return url

@@ -86,6 +86,8 @@ class Site:
     manage_paid: str
     manage_waiting: str
     manage_cancelled: str
+    manage_bought: str
+    manage_payment_failed: str
     full_event: str
     cancelled_event: str
     checkout: str
@@ -249,11 +251,30 @@ def site(live_server) -> Site:
             paid.slug, name="Paula Payer", email="paula@example.com", language="en"
         )
         checkout = services.payment_page_for(awaiting)
+        # The admins' "My events" (on their profile): a place to pay, a waiting place, a place.
+        for admin_email in admins.values():
+            me = db.session.scalar(select(User).where(User.email == admin_email))
+            for slug in (paid.slug, full.slug, free.slug):
+                services.register_for_event(
+                    slug,
+                    name=me.name,
+                    email=me.email,
+                    answers={str(free.questions[0].id): "Admin KK"} if slug == free.slug else None,
+                    user=me,
+                    language=me.locale,
+                )
         buyer = services.register_for_event(
             paid.slug, name="Bea Buyer", email="bea@example.com", language="en"
         )
         paid_checkout = services.payment_page_for(buyer)
         sandbox.pay(re.search(r"/checkout/([^/?#]+)", paid_checkout).group(1))
+        db.session.commit()
+        # A payment that failed: the place is still held, to try again.
+        unlucky = services.register_for_event(
+            paid.slug, name="Fay Failed", email="fay@example.com", language="en"
+        )
+        failed_checkout = services.payment_page_for(unlucky)
+        sandbox.fail(re.search(r"/checkout/([^/?#]+)", failed_checkout).group(1))
         db.session.commit()
         order = db.session.scalar(
             select(Order).where(Order.purpose == "ticket", Order.reference == str(buyer.id))
@@ -270,6 +291,8 @@ def site(live_server) -> Site:
             manage_paid=manage(awaiting),
             manage_waiting=manage(waiting),
             manage_cancelled=manage(left),
+            manage_bought=manage(buyer),
+            manage_payment_failed=manage(unlucky),
             full_event=f"/events/{full.slug}",
             cancelled_event=f"/events/{cancelled.slug}",
             checkout=urlsplit(checkout).path,
@@ -292,6 +315,8 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
         ("manage-awaiting-payment", site.manage_paid, 200),
         ("manage-waitlisted", site.manage_waiting, 200),
         ("manage-cancelled", site.manage_cancelled, 200),
+        ("manage-paid-ticket", site.manage_bought, 200),
+        ("manage-payment-failed", site.manage_payment_failed, 200),
         ("event-full", site.full_event, 200),
         ("event-cancelled", site.cancelled_event, 200),
         ("sandbox-checkout", site.checkout, 200),
@@ -305,6 +330,8 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
         ("reset-request", "/account/reset", 200),
         ("resend-confirmation", "/account/confirm/resend", 200),
         ("check-inbox", "/account/check-inbox", 200),
+        ("resend-links", "/events/my-links", 200),
+        ("manage-link-not-working", "/registrations/1/not-a-token", 404),
         ("bad-reset-link", "/account/reset/not-a-token", 400),
         ("not-found", "/no-such-page", 404),
     ]
@@ -313,6 +340,7 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
 def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
     """(name, path, expected status) of the account and organiser pages, for an admin."""
     free = site.free_event.removeprefix("/events/")
+    paid = site.paid_event.removeprefix("/events/")
     return [
         ("profile", "/account/profile", 200),
         ("delete-account", "/account/delete", 200),
@@ -325,6 +353,7 @@ def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
         ("check-in", f"/organiser/events/{free}/check-in", 200),
         ("check-in-search", f"/organiser/events/{free}/check-in?q=Gina", 200),
         ("cancel-event", f"/organiser/events/{free}/cancel", 200),
+        ("cancel-paid-event", f"/organiser/events/{paid}/cancel", 200),
         ("orders", "/organiser/orders/", 200),
         ("order", site.order, 200),
         ("users", "/organiser/users/", 200),
@@ -335,6 +364,7 @@ def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
 EMPTY_FORMS = [
     ("signup-errors", "/account/signup", "main form"),
     ("login-errors", "/account/login", "main form"),
+    ("resend-links-errors", "/events/my-links", "main form"),
 ]
 
 

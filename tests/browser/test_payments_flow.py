@@ -37,7 +37,8 @@ def test_guest_pays_for_a_workshop_in_the_sandbox_and_is_confirmed(
     page.get_by_label("Name").fill("Paula Payer")
     page.get_by_label("E-mail address").fill("paula@example.com")
     shoot(page, "01-registering")
-    page.get_by_role("button", name="Register").click()
+    # The one paid ticket: the button says where it leads, and for how much.
+    page.get_by_role("button", name="Continue to payment — ¥3,000").click()
     # A paid ticket goes straight to the payment page (the sandbox's, as no Stripe key is set).
     expect(page).to_have_url(re.compile(r"/payments/sandbox/checkout/cs_sandbox_\w+"))
     expect(page.get_by_role("heading", name="Test checkout", level=1)).to_be_visible()

@@ -72,7 +72,8 @@ def test_a_paid_registration_on_a_non_default_port_goes_through(
         page.goto(f"/events/{slug}")
         page.get_by_label("Name").fill("Porter")
         page.get_by_label("E-mail address").fill("porter@example.com")
-        page.get_by_role("button", name="Register").click()
+        # The one paid ticket: the button says where it leads, and for how much.
+        page.get_by_role("button", name="Continue to payment — ¥3,000").click()
         expect(page).to_have_url(re.compile(rf":{port}/payments/sandbox/checkout/cs_sandbox_\w+"))
         page.get_by_role("button", name=re.compile(r"^Pay ¥3,000")).click()
         expect(page).to_have_url(re.compile(rf":{port}/registrations/\d+/[^/?]+\?paid=1$"))

@@ -334,7 +334,8 @@ def test_each_invitation_is_in_its_recipients_language(clock, make_event, regist
     assert request_ja["UID"] == request_en["UID"]
     services.cancel_registration(japanese.id)
     cancel_ja = vevent(invitation_in(mailbox.last_to("guest1@example.com")))
-    assert str(cancel_ja["SUMMARY"]) == "[中止] 秋の勉強会"
+    # The event goes on: the place was cancelled (キャンセル済み), not the event (中止).
+    assert str(cancel_ja["SUMMARY"]) == "[キャンセル済み] 秋の勉強会"
 
 
 # --- the hook ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Form markup: no attribute is ever written as the text "None" (WTForms' rendering of a Python
-None), on the pages with forms, blank and with errors; and every page's favicon answers."""
+None), on the pages with forms, blank and with errors; choice questions are fieldsets with a
+legend; optional fields say so; and every page's favicon answers."""
 
 from __future__ import annotations
 
@@ -112,8 +113,90 @@ def test_manage_page_writes_no_attribute_as_none(client, event_with_questions, r
 
 def test_options_are_grouped_under_their_question(client, event_with_questions):
     html = client.get(f"/events/{event_with_questions.slug}").get_data(as_text=True)
-    assert "<legend>Food</legend>" in html
-    assert "<legend>Topics</legend>" in html
+    food, topics = (question.id for question in event_with_questions.questions[2:])
+    groups = fieldsets_of(html)
+    assert groups[f"q_{food}"] == "Food"
+    assert groups[f"q_{topics}"] == "Topics (optional)"
+
+
+def test_optional_fields_say_so_in_both_languages_and_required_ones_need_no_asterisk(
+    client, event_with_questions
+):
+    path = f"/events/{event_with_questions.slug}"
+    company, anything, _food, topics = (f"q_{q.id}" for q in event_with_questions.questions)
+    html = client.get(path).get_data(as_text=True)
+    labels = labels_of(html)
+    assert labels[anything] == "Anything else? (optional)"
+    assert labels[company] == "Company" and labels["name"] == "Name"
+    assert not [text for text in labels.values() if "*" in text]
+    assert f'name="{company}" required' in html
+
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "ja"
+    ja = client.get(path).get_data(as_text=True)
+    assert labels_of(ja)[anything] == "Anything else?（任意）"  # Japanese brackets, no space
+    assert fieldsets_of(ja)[topics] == "Topics（任意）"
+    assert "(optional)" not in ja
+
+
+def test_forms_without_optional_fields_mark_none(client):
+    html = client.get("/account/signup").get_data(as_text=True)
+    assert 'class="optional"' not in html
+
+
+class FormStructure(HTMLParser):
+    """Labels by the id they are for; fieldsets by the name of their inputs, with their legend."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.labels: dict[str, str] = {}
+        self.fieldsets: dict[str, str] = {}
+        self._label_for: str | None = None
+        self._legend: list[str] | None = None
+        self._fieldset: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "label":
+            self._label_for = values.get("for")
+            self.labels[self._label_for] = ""
+        elif tag == "fieldset":
+            self._fieldset = {"legend": "", "names": set()}
+        elif tag == "legend":
+            self._legend = []
+        elif tag == "input" and self._fieldset is not None:
+            self._fieldset["names"].add(values.get("name"))
+
+    def handle_endtag(self, tag):
+        if tag == "label":
+            self._label_for = None
+        elif tag == "legend" and self._fieldset is not None:
+            self._fieldset["legend"] = "".join(self._legend or []).strip()
+            self._legend = None
+        elif tag == "fieldset" and self._fieldset is not None:
+            for name in self._fieldset["names"]:
+                self.fieldsets[name] = self._fieldset["legend"]
+            self._fieldset = None
+
+    def handle_data(self, data):
+        if self._label_for is not None:
+            self.labels[self._label_for] += data
+        if self._legend is not None:
+            self._legend.append(data)
+
+
+def _structure(html: str) -> FormStructure:
+    parser = FormStructure()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def labels_of(html: str) -> dict[str, str]:
+    return {key: " ".join(text.split()) for key, text in _structure(html).labels.items()}
+
+
+def fieldsets_of(html: str) -> dict[str, str]:
+    return {key: " ".join(text.split()) for key, text in _structure(html).fieldsets.items()}
 
 
 @pytest.mark.parametrize("path", ["/account/signup", "/account/login", "/account/reset"])
@@ -159,9 +242,11 @@ def test_every_page_links_a_favicon(client):
         if "icon" in (dict(attributes).get("rel") or "").split()
     ]
     hrefs = {link["href"] for link in links}
-    assert "/static/favicon.svg" in hrefs
+    # The brand's files (templates/_brand.html), the same mark as the header's wordmark.
+    assert "/static/brand/mark.svg" in hrefs
     assert "/favicon.ico" in hrefs
-    with client.get("/static/favicon.svg") as svg:
+    assert '<img class="wordmark-mark" src="/static/brand/mark.svg"' in html
+    with client.get("/static/brand/mark.svg") as svg:
         assert svg.status_code == 200
         assert svg.mimetype == "image/svg+xml"
 

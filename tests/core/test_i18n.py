@@ -120,7 +120,7 @@ def test_the_users_setting_wins_over_the_session_and_the_switch_updates_it(
 def test_times_are_shown_in_the_events_zone_with_the_zone_named(app):
     moment = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
     with app.app_context(), app.test_request_context(headers={"Accept-Language": "ja"}):
-        assert format_local(moment, "Asia/Tokyo") == "2026年12月3日(木) 19:00 JST"
+        assert format_local(moment, "Asia/Tokyo") == "2026年12月3日（木）19:00 JST"
     with app.app_context(), app.test_request_context(headers={"Accept-Language": "en"}):
         assert format_local(moment, "Asia/Tokyo") == "Thu 3 Dec 2026, 19:00 JST"
         assert format_local(moment, "Europe/London") == "Thu 3 Dec 2026, 10:00 GMT"
@@ -129,4 +129,4 @@ def test_times_are_shown_in_the_events_zone_with_the_zone_named(app):
 def test_a_time_just_before_midnight_utc_is_the_next_day_in_tokyo(app):
     moment = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
     with app.app_context(), app.test_request_context(headers={"Accept-Language": "ja"}):
-        assert format_local(moment, "Asia/Tokyo") == "2027年1月1日(金) 00:30 JST"
+        assert format_local(moment, "Asia/Tokyo") == "2027年1月1日（金）00:30 JST"

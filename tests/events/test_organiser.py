@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -144,11 +145,14 @@ def organiser_routes(slug: str, registration_id: int) -> list[tuple[str, str]]:
         ("GET", f"{base}/attendees"),
         ("GET", f"{base}/attendees.csv"),
         ("POST", f"{base}/attendees/email"),
+        ("POST", f"{base}/attendees/email/edit"),
+        ("POST", f"{base}/attendees/email/send"),
         ("POST", f"{base}/attendees/{registration_id}/cancel"),
         ("POST", f"{base}/attendees/{registration_id}/promote"),
         ("GET", f"{base}/check-in"),
         ("GET", f"{base}/check-in?code=x"),
         ("POST", f"{base}/check-in"),
+        ("POST", f"{base}/check-in/{registration_id}/undo"),
     ]
 
 
@@ -165,7 +169,13 @@ def test_an_organiser_gets_404_on_every_page_and_action_of_another_organisers_ev
     mailbox.clear()
     for target in (event, draft):
         for method, path in organiser_routes(target.slug, waiting.id):
-            data = {"csrf_token": csrf, "subject": "Hi", "body": "Hi", "code": "x"}
+            data = {
+                "csrf_token": csrf,
+                "subject_en": "Hi",
+                "body_en": "Hi",
+                "send_key": "a" * 32,
+                "code": "x",
+            }
             response = client.get(path) if method == "GET" else client.post(path, data=data)
             assert response.status_code == 404, (method, path, response.status_code)
     assert event.status == "published" and draft.status == "draft"
@@ -233,7 +243,7 @@ def test_the_dashboard_shows_fill_rate_and_waiting_list_length(
     login(organiser)
     html = client.get("/organiser/").get_data(as_text=True)
     assert "2 / 2 (100%)" in html
-    assert "<td>3</td>" in html
+    assert '<td data-label="Waiting">3</td>' in html
     assert f"/organiser/events/{event.slug}/attendees" in html
 
 
@@ -779,18 +789,30 @@ def test_the_csv_export_follows_the_filters(client, login, organiser, crowd):
     assert "gone@example.com" in text and "alice@example.com" not in text
 
 
+def send_to_attendees(client, event, fields: dict, query: str = ""):
+    """Write the message on the attendee list, preview it, press "Send": the final response."""
+    base = f"/organiser/events/{event.slug}/attendees"
+    preview = submit(client, base + query, fields, post_path=f"{base}/email{query}")
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    html = preview.get_data(as_text=True)
+    send_key = re.search(r'name="send_key" value="([0-9a-f]+)"', html).group(1)
+    return client.post(
+        f"{base}/email/send{query}",
+        data={"csrf_token": csrf_token_from(html), "send_key": send_key, **fields},
+    )
+
+
 def test_an_email_to_a_filtered_group_reaches_exactly_that_group(
     client, login, organiser, crowd, mailbox
 ):
     event, _people = crowd
     login(organiser)
     mailbox.clear()
-    page = f"/organiser/events/{event.slug}/attendees?ticket_type=student"
-    response = submit(
+    response = send_to_attendees(
         client,
-        page,
-        {"subject": "Student discount", "body": "Bring your student card."},
-        post_path=f"/organiser/events/{event.slug}/attendees/email?ticket_type=student",
+        event,
+        {"subject_en": "Student discount", "body_en": "Bring your student card."},
+        query="?ticket_type=student",
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("attendees?ticket_type=student")
@@ -810,12 +832,7 @@ def test_an_email_to_everyone_leaves_out_cancelled_registrations(
     event, _people = crowd
     login(organiser)
     mailbox.clear()
-    response = submit(
-        client,
-        f"/organiser/events/{event.slug}/attendees",
-        {"subject": "Hello", "body": "See you soon."},
-        post_path=f"/organiser/events/{event.slug}/attendees/email",
-    )
+    response = send_to_attendees(client, event, {"subject_en": "Hello", "body_en": "See you."})
     assert response.status_code == 302
     told = {message["To"] for message in mailbox.messages}
     assert told == {"hanako@example.jp", "alice@example.com", "f@example.com", "lara@example.com"}
@@ -830,7 +847,7 @@ def test_an_email_without_a_subject_is_refused_and_sends_nothing(
     response = submit(
         client,
         f"/organiser/events/{event.slug}/attendees",
-        {"subject": "", "body": "Hi"},
+        {"subject_en": "", "body_en": "Hi"},
         post_path=f"/organiser/events/{event.slug}/attendees/email",
     )
     assert response.status_code == 422

@@ -112,10 +112,10 @@ def test_junk_in_the_attendee_and_check_in_addresses_never_answers_500(
 @pytest.mark.parametrize(
     "data",
     [
-        {"subject": "Hello\r\nBcc: everyone@example.com", "body": "Hi"},
-        {"subject": "Hello", "body": "Hi\x01"},
-        {"subject": "x" * 500, "body": "Hi"},
-        {"subject": ["a", "b"], "body": ""},
+        {"subject_en": "Hello\r\nBcc: everyone@example.com", "body_en": "Hi"},
+        {"subject_en": "Hello", "body_en": "Hi\x01"},
+        {"subject_en": "x" * 500, "body_en": "Hi"},
+        {"subject_en": ["a", "b"], "body_en": ""},
     ],
     ids=["header-injection", "nul", "long-subject", "lists"],
 )
@@ -131,6 +131,14 @@ def test_junk_e_mails_to_attendees_are_refused_and_send_nothing(
         f"/organiser/events/{event.slug}/attendees",
         data,
         post_path=f"/organiser/events/{event.slug}/attendees/email",
+    )
+    assert response.status_code == 422
+    # Nor straight to "Send", past the preview.
+    response = submit(
+        client,
+        f"/organiser/events/{event.slug}/attendees",
+        {**data, "send_key": "a" * 32},
+        post_path=f"/organiser/events/{event.slug}/attendees/email/send",
     )
     assert response.status_code == 422
     assert mailbox.messages == []

@@ -7,8 +7,9 @@ unknown-parameter refusals and idempotency keys. Tests drive what happens on Str
 (`complete`, `async_result`, `expire`, `tamper`, `settle_refund`, subscription renewals) and every
 such change produces the event Stripe would send, delivered with a correct `Stripe-Signature` to a
 URL on 127.0.0.1 or to a callable (a Flask test client). Deliveries can be held, reordered,
-repeated or sent concurrently; requests can be made to fail or hang. The app's code is not mocked;
-nothing here imports the app.
+repeated or sent concurrently; requests can be made to fail or hang. Its hosted pages (Checkout at
+/pay/…, a charge's receipt at /receipts/payment/…) are served on its own address. The app's code
+is not mocked; nothing here imports the app.
 """
 
 from __future__ import annotations
@@ -950,6 +951,9 @@ class FakeStripe:
         return intent
 
     def _succeed_payment_intent(self, intent: dict, email: str | None) -> None:
+        # As on Stripe, a hosted receipt page for the charge (pay.stripe.com/receipts/...), here
+        # on the fake's own address, as its Checkout page is.
+        receipt_token = secrets.token_urlsafe(24)
         charge = self._store(
             {
                 "id": _new_id("charge"),
@@ -965,6 +969,9 @@ class FakeStripe:
                 "metadata": dict(intent["metadata"]),
                 "paid": True,
                 "payment_intent": intent["id"],
+                "receipt_email": intent.get("receipt_email"),
+                "receipt_number": None,
+                "receipt_url": f"{self.url}/receipts/payment/{receipt_token}",
                 "refunded": False,
                 "status": "succeeded",
             }
@@ -1146,6 +1153,8 @@ class FakeStripe:
         parts = urlsplit(raw_path)
         if parts.path.startswith("/pay/"):
             return self._pay_page(method, parts.path.removeprefix("/pay/"), body)
+        if parts.path.startswith("/receipts/payment/"):
+            return self._receipt_page(method, parts.path)
         record = RecordedRequest(method, parts.path, {}, headers)
         with self._lock:
             self._requests.append(record)
@@ -1885,6 +1894,30 @@ class FakeStripe:
         else:
             return _Answer(400, b"action must be pay or cancel", content_type="text/plain")
         return _Answer(303, b"", [("Location", target)], content_type="text/plain")
+
+    def _receipt_page(self, method: str, path: str) -> _Answer:
+        """Stands in for Stripe's hosted receipt of a charge: what was paid, and what went back
+        (Stripe keeps it up to date with each refund)."""
+        if method != "GET":
+            return _Answer(405, b"Method not allowed", content_type="text/plain")
+        with self._lock:
+            charge = next(
+                (
+                    copy.deepcopy(o)
+                    for o in self._objects.values()
+                    if o["object"] == "charge" and o.get("receipt_url", "").endswith(path)
+                ),
+                None,
+            )
+        if charge is None:
+            return _Answer(404, b"No such receipt", content_type="text/plain")
+        page = (
+            "<!doctype html><html><head><title>Fake Stripe receipt</title></head><body>"
+            "<h1>Receipt (test mode)</h1>"
+            f"<p id=amount>{charge['amount']} {html.escape(charge['currency'])}</p>"
+            f"<p id=refunded>{charge['amount_refunded']} refunded</p></body></html>"
+        )
+        return _Answer(200, page.encode("utf-8"), content_type="text/html; charset=utf-8")
 
     def _after_response(self, events: list[dict]) -> None:
         try:

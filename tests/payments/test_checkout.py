@@ -33,7 +33,7 @@ def _paid_event(make_event, price=3000, currency="JPY", capacity=5):
 def _pay(client, registration):
     path = f"/registrations/{registration.id}/{services.manage_token(registration)}"
     page = client.get(path).get_data(as_text=True)
-    assert "Pay now" in page
+    assert "Continue to payment" in page
     return submit(client, path, {}, post_path=path + "/pay")
 
 

@@ -327,7 +327,7 @@ def test_totals_follow_the_filters_and_the_viewers_visibility(app, money_orders)
 def test_the_page_shows_gross_refunded_and_net_in_each_currency(app, money_orders):
     olive = signed_in(app, db.session.scalar(db.select(User).where(User.role == "organiser")))
     html = olive.get("/organiser/orders/").get_data(as_text=True)
-    totals = html.split('class="table totals-table"')[1].split("</table>")[0]
+    totals = html.split('totals-table"')[1].split("</table>")[0]
     assert "2026-01" in totals and "2026-02" in totals
     assert "¥8,000" in totals and "¥2,000" in totals and "¥6,000" in totals
     assert "$12.50" in totals
@@ -375,7 +375,9 @@ def test_the_csv_export_is_for_excel_with_amounts_in_minor_units(
     assert row["Net (minor units)"] == "1000"
     assert row["Amount"] == "$12.34"
     assert row["Net"] == "$10.00"
-    assert row["Status"] == "partially_refunded"
+    # Statuses and purposes in the words the pages show, not the database's codes.
+    assert row["Status"] == "Partly refunded"
+    assert row["Purpose"] == "Tickets"
     # Cells that a spreadsheet would run as formulas are defused; Japanese survives.
     assert row["E-mail address"] == "'=cmd@example.com"
     assert row["Description"] == "'@SUM(A1:A9) 東京"
@@ -385,6 +387,23 @@ def test_the_csv_export_is_for_excel_with_amounts_in_minor_units(
         "JPY",
         "¥3,000",
     )
+
+
+def test_the_csv_export_speaks_the_viewers_language(app, world, make_order, register, make_user):
+    refunded = make_order(
+        register(world["alpha"], 6).id,
+        status="refunded",
+        created_at=datetime(2026, 3, 1, 14, 59, tzinfo=UTC),
+    )
+    admin = signed_in(app, make_user(role="admin", email="kanri@example.com", locale="ja"))
+    rows = _csv_rows(admin.get("/organiser/orders/orders.csv"))
+    header, records = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert "状態" in header
+    assert records[str(refunded.id)]["状態"] == "返金済み"
+    assert records[str(world["alpha_order"].id)]["状態"] == "支払い済み"
+    # 14:59 UTC is 23:59 in Tokyo: the day the spreadsheet shows is Tokyo's.
+    placed = next(name for name in header if "Asia/Tokyo" in name)
+    assert records[str(refunded.id)][placed] == "2026-03-01 23:59"
 
 
 def test_the_csv_export_follows_the_filters(app, world):

@@ -120,13 +120,14 @@ def test_the_event_sent_is_shaped_and_signed_as_stripe_would(client, make_event,
     assert session["payment_intent"] == order.payments[0].payment_intent_id
 
 
-def test_a_failed_sandbox_payment_releases_the_place_to_the_next_person(
+def test_a_failed_sandbox_payment_keeps_the_place_held_to_try_again_until_the_hold_ends(
     client, make_event, register, mailbox
 ):
     event = _paid_event(make_event, capacity=1)
     registration = register(event, 1)
     waiting = register(event, 2)
-    response = _press(client, _to_sandbox(client, registration), "fail")
+    first_checkout = _to_sandbox(client, registration)
+    response = _press(client, first_checkout, "fail")
     assert response.status_code == 303
     assert response.headers["Location"] == _manage_url(registration)
     assert _events() == [
@@ -135,9 +136,16 @@ def test_a_failed_sandbox_payment_releases_the_place_to_the_next_person(
     ]
     order = _order_of(registration)
     assert (order.status, order.payments[0].status) == ("failed", "failed")
+    assert _status(registration) == "awaiting_payment"
+    assert _status(waiting) == "waitlisted"
+    assert mailbox.last_to(registration.email)["Subject"].startswith(
+        "Your payment did not go through"
+    )
+    # Trying again is a new checkout, which can be paid.
+    assert _to_sandbox(client, registration) != first_checkout
+    services.expire_holds_and_offers(_after_the_hold(registration))
     assert _status(registration) == "expired"
     assert _status(waiting) == "offered"
-    assert mailbox.last_to(registration.email)["Subject"].startswith("Your place was released")
     assert mailbox.last_to(waiting.email)["Subject"].startswith("A place came free for you")
 
 

@@ -8,6 +8,7 @@
 - attendees: the attendee list, its CSV export, e-mails to attendees, check-in look-ups
 - covers: event cover images
 - paying: sending a registration to the payments checkout
+- mine: what people find of their own ("My events", their links again, waiting-list places)
 """
 
 from community.events.services.attendees import *  # noqa: F403
@@ -15,6 +16,7 @@ from community.events.services.catalog import *  # noqa: F403
 from community.events.services.covers import *  # noqa: F403
 from community.events.services.jobs import *  # noqa: F403
 from community.events.services.management import *  # noqa: F403
+from community.events.services.mine import *  # noqa: F403
 from community.events.services.paying import *  # noqa: F403
 from community.events.services.registration import *  # noqa: F403
 from community.events.services.tickets import *  # noqa: F403

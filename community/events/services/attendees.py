@@ -1,35 +1,76 @@
-"""The attendee list of an event: search and filters, answers, the CSV export for Excel, e-mails
-to a chosen group, and the look-ups of the check-in desk."""
+"""The attendee list of an event: search and filters, answers, the CSV export for Excel, the
+organiser's e-mails to a chosen group (previewed, then sent once, each person in their language),
+and the check-in desk's look-ups and its undo. Checking in itself is in tickets.py."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from dataclasses import dataclass
+import logging
+import re
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+
+# Lazy, under the name pybabel's extraction knows to read with its context.
+from flask_babel import lazy_pgettext as pgettext
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import selectinload
 
-from community.core.db import db
-from community.core.errors import DomainError
-from community.core.text import search_term
+from community.core import db as core_db
+from community.core.dates import zone
+from community.core.db import db, utcnow
+from community.core.errors import Busy, Conflict, DomainError, NotFound
+from community.core.i18n import localized
+from community.core.mail import build_message, send_mail
+from community.core.text import is_clean_text, is_single_line, search_term
+from community.events.messages import SEND_KEY_LENGTH, OrganiserMessage
 from community.events.models import REGISTRATION_STATUSES, Event, Question, Registration, TicketType
 
+log = logging.getLogger(__name__)
+
 __all__ = [
+    "REGISTRATION_STATUS_LABELS",
     "AttendeeFilters",
+    "MessageAlreadySent",
+    "MessageDraft",
+    "MessagePreview",
+    "MessageVersion",
     "answer_text",
     "attendees",
     "attendees_csv",
     "check_in_candidates",
     "check_in_counts",
+    "check_message",
     "clean_search",
-    "email_attendees",
     "email_recipients",
     "find_ticket",
+    "new_send_key",
+    "preview_message",
+    "recent_check_ins",
     "registration_of",
+    "send_message_to_attendees",
+    "undo_check_in",
 ]
+
+# The words for each status, on the attendee list and in its export (in the reader's language).
+REGISTRATION_STATUS_LABELS = {
+    "confirmed": _l("Confirmed"),
+    "awaiting_payment": _l("Awaiting payment"),
+    "waitlisted": _l("Waiting list"),
+    "offered": _l("Place offered"),
+    # "Cancelled" alone is an event's (中止); a person's cancelled registration is キャンセル済み.
+    "cancelled": pgettext("registration", "Cancelled"),
+    "expired": _l("Expired"),
+}
+# Ids beyond a 32-bit integer cannot exist (and SQLite would refuse to compare them).
+_LARGEST_ID = 2_147_483_647
 
 
 @dataclass(frozen=True)
@@ -85,6 +126,8 @@ def _contains(search: str) -> str:
 
 def registration_of(event: Event, registration_id: int) -> Registration | None:
     """One registration, only if it belongs to this event (ids in URLs are not trusted)."""
+    if not 0 < registration_id <= _LARGEST_ID:
+        return None
     registration = db.session.get(Registration, registration_id)
     if registration is None or registration.event_id != event.id:
         return None
@@ -118,38 +161,51 @@ def answer_text(question: Question, value: str, language: str) -> str:
 
 
 def attendees_csv(event: Event, rows: list[Registration], language: str) -> bytes:
-    """UTF-8 with a BOM and CRLF line ends: Excel in Japanese opens it with the right characters."""
-    from community.core.dates import format_local
+    """The list for Excel and Google Sheets, in the organiser's `language`.
 
+    UTF-8 with a BOM and CRLF line ends: Excel in Japanese opens it with the right characters.
+    Statuses are the words the list shows; times are `YYYY-MM-DD HH:MM` in the event's zone (named
+    in the header), which spreadsheets read as dates, where an ISO "T" or an offset stays text.
+    What people typed (names, answers, ticket names) is defused against formulas.
+    """
+    tz = zone(event.timezone)
     questions = list(event.questions)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    header = [
-        str(_l("Name")),
-        str(_l("E-mail address")),
-        str(_l("Status")),
-        str(_l("Ticket type")),
-        str(_l("Registered")),
-        str(_l("Checked in")),
-    ]
-    writer.writerow(header + [_safe_cell(question.label) for question in questions])
-    for registration in rows:
-        answers = {answer.question_id: answer.value for answer in registration.answers}
+    with force_locale(language):
         writer.writerow(
             [
-                _safe_cell(registration.name),
-                _safe_cell(registration.email),
-                registration.status,
-                registration.ticket_type.name,
-                format_local(registration.created_at, event.timezone),
-                format_local(registration.checked_in_at, event.timezone),
+                str(_l("Name")),
+                str(_l("E-mail address")),
+                str(_l("Status")),
+                str(_l("Ticket type")),
+                str(_l("Registered (%(zone)s)", zone=tz.key)),
+                str(_l("Checked in (%(zone)s)", zone=tz.key)),
             ]
-            + [
-                _safe_cell(answer_text(q, answers[q.id], language)) if q.id in answers else ""
-                for q in questions
-            ]
+            + [_safe_cell(localized(question, "label", language)) for question in questions]
         )
+        for registration in rows:
+            answers = {answer.question_id: answer.value for answer in registration.answers}
+            status = REGISTRATION_STATUS_LABELS.get(registration.status, registration.status)
+            writer.writerow(
+                [
+                    _safe_cell(registration.name),
+                    _safe_cell(registration.email),
+                    str(status),
+                    _safe_cell(localized(registration.ticket_type, "name", language)),
+                    _spreadsheet_time(registration.created_at, tz),
+                    _spreadsheet_time(registration.checked_in_at, tz),
+                ]
+                + [
+                    _safe_cell(answer_text(q, answers[q.id], language)) if q.id in answers else ""
+                    for q in questions
+                ]
+            )
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def _spreadsheet_time(moment: datetime | None, tz) -> str:
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 def _safe_cell(value: str) -> str:
@@ -157,29 +213,208 @@ def _safe_cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def email_attendees(event: Event, rows: list[Registration], subject: str, body: str) -> int:
-    """Send the organiser's message to each person in `rows` (already filtered by the caller)."""
-    from community.core.mail import send_mail
+# --- e-mails from the organiser ------------------------------------------------------------------
 
-    subject = (subject or "").strip()
-    body = (body or "").strip()
-    if not subject:
-        raise DomainError(_l("Write a subject."), field="subject")
-    if not body:
-        raise DomainError(_l("Write a message."), field="body")
-    sent = 0
-    for registration in rows:
-        if send_mail(
-            registration.email,
-            subject,
+LANGUAGES = ("ja", "en")
+SUBJECT_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 20_000
+_SEND_KEY = re.compile(rf"^[0-9a-f]{{{SEND_KEY_LENGTH}}}$")
+
+
+class MessageAlreadySent(Conflict):
+    """The same confirmed message (its send key) was sent before: nothing is sent again."""
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """What the organiser wrote: a subject and a body in Japanese, in English, or in both."""
+
+    subject_ja: str = ""
+    body_ja: str = ""
+    subject_en: str = ""
+    body_en: str = ""
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages with a version, Japanese first."""
+        return tuple(language for language in LANGUAGES if self.subject(language))
+
+    def subject(self, language: str) -> str:
+        return getattr(self, f"subject_{language}")
+
+    def body(self, language: str) -> str:
+        return getattr(self, f"body_{language}")
+
+    def language_for(self, wanted: str) -> str:
+        """The version a person who reads `wanted` gets: theirs, or else the one there is."""
+        languages = self.languages
+        return wanted if wanted in languages else languages[0]
+
+
+def check_message(draft: MessageDraft) -> MessageDraft:
+    """The draft tidied (trimmed, LF line ends), or a DomainError naming the field to fix."""
+    tidy = {}
+    for language in LANGUAGES:
+        subject = (draft.subject(language) or "").strip()
+        body = (draft.body(language) or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+        if not is_single_line(subject) or len(subject) > SUBJECT_MAX_LENGTH:
+            raise DomainError(
+                _l("A subject is one line of at most 200 characters."), field=f"subject_{language}"
+            )
+        if not is_clean_text(body) or len(body) > BODY_MAX_LENGTH:
+            raise DomainError(
+                _l("Remove the control characters from this field."), field=f"body_{language}"
+            )
+        if body and not subject:
+            raise DomainError(_l("Write a subject."), field=f"subject_{language}")
+        if subject and not body:
+            raise DomainError(_l("Write a message."), field=f"body_{language}")
+        tidy[f"subject_{language}"], tidy[f"body_{language}"] = subject, body
+    checked = MessageDraft(**tidy)
+    if not checked.languages:
+        raise DomainError(_l("Write the message in Japanese, in English, or in both."))
+    return checked
+
+
+@dataclass(frozen=True)
+class MessageVersion:
+    language: str
+    subject: str
+    # The e-mail's text part exactly as it goes out, with a placeholder for each person's name.
+    text: str
+    # How many of the recipients get this version.
+    recipients: int
+
+
+@dataclass(frozen=True)
+class MessagePreview:
+    draft: MessageDraft
+    recipients: int
+    versions: list[MessageVersion] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Addressee:
+    """Who the e-mail template greets (a registration, or the preview's placeholder)."""
+
+    name: object
+
+
+def _version_counts(draft: MessageDraft, rows: list[Registration]) -> Counter:
+    return Counter(draft.language_for(registration.locale) for registration in rows)
+
+
+def preview_message(event: Event, filters: AttendeeFilters, draft: MessageDraft) -> MessagePreview:
+    """Each version rendered by the e-mail's own template, and who gets which; sends nothing."""
+    draft = check_message(draft)
+    counts = _version_counts(draft, email_recipients(event, filters))
+    versions = []
+    for language in draft.languages:
+        message = build_message(
+            "preview@example.invalid",
+            draft.subject(language),
             "events/organiser_message",
-            registration.locale,
-            registration=registration,
+            language,
+            registration=_Addressee(name=_l("(their name)")),
             event=event,
-            body=body,
+            body=draft.body(language),
+        )
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        versions.append(
+            MessageVersion(language, str(message["Subject"]), text.rstrip(), counts[language])
+        )
+    return MessagePreview(draft=draft, recipients=sum(counts.values()), versions=versions)
+
+
+def new_send_key() -> str:
+    """The key a preview hands to its "Send" button: the message goes out once per key."""
+    return secrets.token_hex(SEND_KEY_LENGTH // 2)
+
+
+def send_message_to_attendees(
+    event: Event,
+    filters: AttendeeFilters,
+    draft: MessageDraft,
+    send_key: str,
+    sent_by=None,
+) -> int:
+    """Send the confirmed message to the group, each person the version in their registration's
+    language (or the other when only one was written). Returns how many e-mails went out.
+
+    The record (unique per event and send key) is committed before the first e-mail, in a write
+    transaction of its own: of two confirmations of one preview (a double click, a reload, two
+    tabs) one sends and the other gets MessageAlreadySent, on every database and process.
+    The group is read in that same transaction, so the record says whom it was for.
+    """
+    draft = check_message(draft)
+    if not _SEND_KEY.match(send_key or ""):
+        raise DomainError(_l("This preview is no longer valid. Preview the message again."))
+    event_id = event.id
+    if db.session().in_transaction():
+        # SQLite: a read transaction that later writes can fail at once; start as a writer.
+        db.session.rollback()
+    try:
+        core_db.begin_write(db.session)
+        rows = email_recipients(db.session.get(Event, event_id), filters)
+        if not rows:
+            db.session.rollback()
+            raise DomainError(_l("Nobody is in this group: there is nobody to send it to."))
+        addressees = [(r.email, draft.language_for(r.locale), r.name) for r in rows]
+        record = OrganiserMessage(
+            event_id=event_id,
+            sent_by_user_id=getattr(sent_by, "id", None),
+            send_key=send_key,
+            recipients=len(rows),
+            sent=0,
+            **{
+                f"{part}_{language}": getattr(draft, f"{part}_{language}")
+                for part in ("subject", "body")
+                for language in LANGUAGES
+            },
+        )
+        db.session.add(record)
+        db.session.flush()
+        record_id = record.id
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise MessageAlreadySent(
+            _l("This message was already sent. It was not sent again.")
+        ) from error
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    event = db.session.get(Event, event_id)
+    sent = 0
+    for email, language, name in addressees:
+        if send_mail(
+            email,
+            draft.subject(language),
+            "events/organiser_message",
+            language,
+            registration=_Addressee(name=name),
+            event=event,
+            body=draft.body(language),
         ):
             sent += 1
+    _record_sent(record_id, sent)
     return sent
+
+
+def _record_sent(record_id: int, sent: int) -> None:
+    """Note how many e-mails the server took. They are out whatever happens here: a database too
+    busy to take the note is logged, never turned into an error page."""
+    # End the reads made while sending (SQLite cannot turn a reader into a writer while another
+    # writer waits): the UPDATE then starts a transaction of its own, waiting its turn.
+    db.session.rollback()
+    try:
+        db.session.execute(
+            update(OrganiserMessage).where(OrganiserMessage.id == record_id).values(sent=sent)
+        )
+        db.session.commit()
+    except OperationalError:
+        db.session.rollback()
+        log.warning("could not record that organiser message %s reached %s", record_id, sent)
 
 
 # --- check-in ------------------------------------------------------------------------------------
@@ -230,3 +465,55 @@ def find_ticket(event: Event, code: str) -> Registration | None:
             Registration.event_id == event.id, Registration.ticket_code == code
         )
     )
+
+
+def recent_check_ins(event: Event, limit: int = 5) -> list[Registration]:
+    """The latest people checked in, newest first: where a mistake at the door is undone."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.checked_in_at.is_not(None))
+            .options(selectinload(Registration.ticket_type))
+            .order_by(Registration.checked_in_at.desc(), Registration.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def undo_check_in(event: Event, registration_id: int) -> Registration:
+    """Take back a check-in made by mistake.
+
+    A conditional UPDATE in a write transaction of its own: of two undos at once, or an undo and
+    a check-in, each sees the other's result and the row ends in one state. Undoing someone who
+    is not checked in (any more) is a Conflict with a message, and changes nothing.
+    """
+    registration = registration_of(event, registration_id)
+    if registration is None:
+        raise NotFound(_l("There is no such registration for this event."))
+    if db.session().in_transaction():
+        db.session.rollback()
+    try:
+        core_db.begin_write(db.session)
+        undone = db.session.execute(
+            update(Registration)
+            .where(
+                Registration.id == registration_id,
+                Registration.event_id == event.id,
+                Registration.checked_in_at.is_not(None),
+            )
+            .values(checked_in_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError as error:
+        db.session.rollback()
+        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
+    db.session.refresh(registration)
+    if undone.rowcount != 1:
+        raise Conflict(
+            _l(
+                "%(name)s is not checked in: there is nothing to undo.",
+                name=registration.name,
+            )
+        )
+    return registration

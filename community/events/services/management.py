@@ -45,10 +45,13 @@ from community.events.services.registration import (
 __all__ = [
     "EVENT_DATETIME_FIELDS",
     "EVENT_FIELDS",
+    "EVENT_REFUND_CHOICES",
+    "CancellationMoney",
     "EventData",
     "QuestionData",
     "TicketTypeData",
     "cancel_event",
+    "cancellation_money",
     "create_event",
     "duplicate_event",
     "event_data",
@@ -483,20 +486,68 @@ def publish_event(event: Event) -> None:
     db.session.commit()
 
 
-def cancel_event(event: Event, message: str = "") -> int:
+# What becomes of the money paid for tickets when an event is cancelled, as its organiser chooses.
+EVENT_REFUND_CHOICES = ("full", "policy", "none")
+
+
+@dataclass(frozen=True)
+class CancellationMoney:
+    """What cancelling the event would give back: how many paid tickets, and the totals (per
+    currency) of a full refund and of one by the event's refund policy."""
+
+    paid_tickets: int
+    percent: int
+    full: tuple[tuple[int, str], ...]
+    policy: tuple[tuple[int, str], ...]
+
+
+def _by_policy(left_minor: int, percent: int) -> int:
+    # As when a person cancels: the share of what is left, rounded down to the minor unit.
+    return left_minor * percent // 100
+
+
+def cancellation_money(event: Event) -> CancellationMoney:
+    from community.events.services.paying import refundable_by_registration
+
+    rows = db.session.execute(
+        select(Registration.id, Registration.currency).where(
+            Registration.event_id == event.id, Registration.status == "confirmed"
+        )
+    ).all()
+    left = refundable_by_registration([row.id for row in rows])
+    full: dict[str, int] = {}
+    policy: dict[str, int] = {}
+    for row in rows:
+        if row.id in left:
+            full[row.currency] = full.get(row.currency, 0) + left[row.id]
+            share = _by_policy(left[row.id], event.refund_percent)
+            policy[row.currency] = policy.get(row.currency, 0) + share
+    return CancellationMoney(
+        paid_tickets=len(left),
+        percent=event.refund_percent,
+        full=tuple((amount, currency) for currency, amount in sorted(full.items())),
+        policy=tuple((amount, currency) for currency, amount in sorted(policy.items())),
+    )
+
+
+def cancel_event(event: Event, message: str = "", refund: str = "full") -> int:
     """Cancel the event and tell everyone registered (places, payments and waiting list alike).
 
     Registrations keep their status so that people's calendars and the records stay complete.
-    Nothing paid is kept: each checkout still open is closed at Stripe (a payment that got
-    through meanwhile, or arrives later anyway, is refunded in full: events/fulfilment.py), and
-    each paid ticket is refunded in full; its holder's e-mail says so. A refund Stripe does not
-    answer stays recorded and is asked for again by `payments reconcile`. Returns how many
-    people were told.
+    Each checkout still open is closed at Stripe (a payment that got through meanwhile, or
+    arrives later anyway, is refunded in full: events/fulfilment.py). Each paid ticket is
+    refunded as the organiser chooses (`refund`): in full, by the event's refund policy
+    (`refund_percent` of what is left), or not at all; each person's one e-mail says what
+    becomes of their money. A refund Stripe does not answer stays recorded and is asked for
+    again by `payments reconcile`. Returns how many people were told.
     """
     import logging
 
+    from community.events.notify import MoneyNews, one_email_each
     from community.payments import services as payments
 
+    if refund not in EVENT_REFUND_CHOICES:
+        raise DomainError(_l("Choose what happens to the money paid for tickets."), field="refund")
     log = logging.getLogger(__name__)
     event_id = event.id
     _begin()
@@ -508,6 +559,7 @@ def cancel_event(event: Event, message: str = "") -> int:
     event.status = "cancelled"
     event.sequence += 1
     event.updated_at = utcnow()
+    percent = event.refund_percent
     _commit_or_busy()
     rows = db.session.execute(
         select(Registration.id, Registration.status)
@@ -517,32 +569,56 @@ def cancel_event(event: Event, message: str = "") -> int:
         )
         .order_by(Registration.id)
     ).all()
-    for row in rows:
-        if row.status == "awaiting_payment":
-            outcome = payments.close_checkouts("ticket", str(row.id))
-            if outcome == "unknown":
-                log.warning("event %s cancelled: checkout of %s not closed yet", event_id, row.id)
-    refunds: dict[int, tuple[int, str]] = {}
-    for row in rows:
-        if row.status != "confirmed":
-            continue
-        order = payments.paid_order_for("ticket", str(row.id))
-        if order is None or payments.refundable_minor(order) == 0:
-            continue
-        amount, currency = payments.refundable_minor(order), order.currency
-        try:
-            payments.refund_order(order, reason="event cancelled")
-        except DomainError as error:
-            log.error("event %s cancelled: refund for %s not started: %s", event_id, row.id, error)
-            continue
-        refunds[row.id] = (amount, currency)
-    notifications = []
-    for row in rows:
-        extra = {"message": message.strip()}
-        if row.id in refunds:
-            extra["refund_minor"], extra["refund_currency"] = refunds[row.id]
-        notifications.append(Notification("event_cancelled", row.id, extra))
-    _send(notifications)
+    # One e-mail each: money that wins the race with the closing checkout is said in it too.
+    with one_email_each():
+        for row in rows:
+            if row.status == "awaiting_payment":
+                outcome = payments.close_checkouts("ticket", str(row.id))
+                if outcome == "unknown":
+                    log.warning(
+                        "event %s cancelled: checkout of %s not closed yet", event_id, row.id
+                    )
+        news: dict[int, MoneyNews] = {}
+        for row in rows:
+            if row.status != "confirmed":
+                continue
+            order = payments.paid_order_for("ticket", str(row.id))
+            left = payments.refundable_minor(order) if order is not None else 0
+            if left == 0:
+                continue
+            amount = {"full": left, "policy": _by_policy(left, percent), "none": 0}[refund]
+            told = MoneyNews(
+                currency=order.currency,
+                paid_minor=left,
+                refund_minor=amount,
+                share=percent if refund == "policy" and percent < 100 else None,
+            )
+            if amount > 0:
+                try:
+                    made = payments.refund_order(
+                        order,
+                        amount,
+                        reason=f"event cancelled ({refund})",
+                        interactive=False,
+                        tell_buyer=False,  # the cancellation's e-mail says it
+                    )
+                except DomainError as error:
+                    log.error(
+                        "event %s cancelled: refund for %s not started: %s", event_id, row.id, error
+                    )
+                    told.failed = True
+                else:
+                    told.failed = made.status == "failed"
+            news[row.id] = told
+        notifications = []
+        for row in rows:
+            extra: dict = {"message": message.strip()}
+            if row.id in news:
+                extra["refund"] = news[row.id]
+            elif row.status == "awaiting_payment":
+                extra["unpaid"] = True
+            notifications.append(Notification("event_cancelled", row.id, extra))
+        _send(notifications)
     return len(rows)
 
 

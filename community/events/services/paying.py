@@ -1,19 +1,24 @@
 """Paying for a ticket: a registration awaiting payment, or offered a freed place, is sent to the
 checkout of the payments package; the verified webhook then confirms it (events/fulfilment.py).
+Refunds of tickets (by the organisers, on cancelling) and what the manage page shows of the money.
 
 The event's lock is held only to move the registration's status and hold; Stripe is called after
-the commit, never while a lock is held.
+the commit, never while a lock is held. Each action that moves money tells the person once, in
+the e-mail of the action (notify.one_email_each).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
 from community.core.db import db, utcnow
 from community.core.errors import Busy, DomainError
 from community.events.models import Registration
+from community.events.notify import MoneyNews, one_email_each, tell_refund
 from community.events.services.registration import (
     Notification,
     _promote,
@@ -24,6 +29,10 @@ from community.payments import services as payments
 
 __all__ = [
     "HoldExpired",
+    "PaidTicket",
+    "RefundLine",
+    "TicketMoney",
+    "cancel_by_organiser",
     "cancel_by_person",
     "checkout_for_registration",
     "close_checkout_of",
@@ -31,7 +40,11 @@ __all__ = [
     "payment_page_for",
     "refund_after_cancelling",
     "refund_registration",
+    "refundable_by_registration",
+    "ticket_money",
 ]
+
+log = logging.getLogger(__name__)
 
 
 class HoldExpired(DomainError):
@@ -175,48 +188,152 @@ def refund_registration(
     """An organiser gives money back for a ticket: all that is left, or part of it.
 
     A full refund cancels the registration when Stripe confirms it (events/fulfilment.py); for a
-    part, the organiser chooses whether the person keeps the place.
+    part, the organiser chooses whether the person keeps the place. The person gets one e-mail:
+    the refund, and whether they keep their place.
     """
     order = payments.paid_order_for("ticket", str(registration_id))
     if order is None:
-        raise DomainError(_l("There is no payment to refund for this registration."))
+        refunded = any(
+            o.status == "refunded" for o in payments.orders_for("ticket", str(registration_id))
+        )
+        raise DomainError(
+            payments.ALREADY_REFUNDED
+            if refunded
+            else _l("There is no payment to refund for this registration.")
+        )
+    registration = db.session.get(Registration, registration_id)
     left = payments.refundable_minor(order)
-    payments.refund_order(order, amount_minor, reason="organiser", by_user_id=by_user_id)
     partial = amount_minor is not None and amount_minor < left
-    if cancel and partial:
-        from community.events.services.registration import cancel_registration
+    with one_email_each():
+        payments.refund_order(
+            order, amount_minor, reason="organiser", by_user_id=by_user_id, tell_buyer=True
+        )
+        if cancel and partial and registration.is_active:
+            from community.events.services.registration import cancel_registration
 
-        cancel_registration(registration_id, by_organiser=True, refund_rest=False)
+            cancel_registration(registration_id, by_organiser=True, refund_rest=False)
+
+
+def cancel_by_organiser(registration_id: int) -> Registration:
+    """An organiser cancels a registration: all that is left of a paid ticket goes back, said in
+    the same e-mail as the cancellation."""
+    from community.events.services.registration import cancel_registration
+
+    with one_email_each():
+        return cancel_registration(registration_id, by_organiser=True)
 
 
 def cancel_by_person(registration_id: int) -> bool:
     """The person cancels (before the event's deadline, or leaves the waiting list); a paid
     ticket is refunded as the event's policy says (`refund_percent`) — also one whose payment
-    arrived while it was being cancelled. True if a refund started."""
+    arrived while it was being cancelled. One e-mail says both. True if a refund started."""
     from community.events.services.registration import cancel_registration
 
-    registration = cancel_registration(registration_id)
-    share = registration.event.refund_percent
-    return refund_after_cancelling(
-        registration_id, share=share, reason=f"cancelled before the deadline ({share}%)"
-    )
+    with one_email_each():
+        registration = cancel_registration(registration_id)
+        share = registration.event.refund_percent
+        return refund_after_cancelling(
+            registration_id,
+            share=share,
+            reason=f"cancelled before the deadline ({share}%)",
+            tell=True,
+        )
 
 
 def refund_after_cancelling(
     registration_id: int, *, share: int, reason: str, tell: bool = False
 ) -> bool:
     """Give back `share` percent of what is left of a cancelled ticket's payment, if any (and
-    with `tell`, e-mail the person that it is on its way). True if a refund started."""
+    with `tell`, say what becomes of the money: in the cancellation's e-mail inside
+    `one_email_each`, else in an e-mail of its own). True if a refund started."""
     order = payments.paid_order_for("ticket", str(registration_id))
     if order is None:
         return False
-    amount = payments.refundable_minor(order) * share // 100
-    if amount <= 0:
-        return False
-    currency = order.currency
-    payments.refund_order(order, amount, reason=reason)
-    if tell:
-        from community.events.fulfilment import send_refund_mail
+    left = payments.refundable_minor(order)
+    amount = left * share // 100
+    news = MoneyNews(
+        currency=order.currency,
+        paid_minor=left,
+        refund_minor=amount,
+        share=None if share >= 100 else share,
+        reason="registration_cancelled",
+    )
+    started = False
+    if amount > 0:
+        try:
+            refund = payments.refund_order(
+                order, amount, reason=reason, interactive=False, tell_buyer=False
+            )
+        except DomainError as error:
+            log.error("registration %s: refund not started: %s", registration_id, error)
+            news.failed = True
+        else:
+            # Unanswered, it is recorded and asked for again (reconcile): on its way all the same.
+            news.failed = refund.status == "failed"
+        started = not news.failed
+    if tell and left > 0:
+        tell_refund(registration_id, news)
+    return started
 
-        send_refund_mail(registration_id, "cancelled", amount, currency)
-    return True
+
+def refundable_by_registration(registration_ids) -> dict[int, int]:
+    """What can still be refunded of each of these registrations' payments (only those with
+    something left)."""
+    left = payments.refundable_for("ticket", [str(i) for i in registration_ids])
+    return {int(reference): amount for reference, amount in left.items()}
+
+
+# --- what the manage page shows of the money -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    amount_minor: int
+    status: str  # pending (asked, on its way), succeeded, failed
+    asked_at: datetime
+    settled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PaidTicket:
+    """One payment that went through: what was paid, when, its receipt, and its refunds."""
+
+    amount_minor: int
+    currency: str
+    paid_at: datetime | None
+    receipt_url: str | None
+    refunds: tuple[RefundLine, ...]
+
+    @property
+    def refunded_minor(self) -> int:
+        return sum(r.amount_minor for r in self.refunds if r.status != "failed")
+
+
+@dataclass(frozen=True)
+class TicketMoney:
+    paid: tuple[PaidTicket, ...]
+    # The newest attempt to pay failed (the person may try again while the place is held).
+    last_attempt_failed: bool
+
+
+def ticket_money(registration: Registration) -> TicketMoney:
+    """What was paid for this registration, what went back, and whether the last try failed."""
+    orders = payments.orders_for("ticket", str(registration.id))
+    paid = tuple(
+        PaidTicket(
+            amount_minor=order.amount_minor,
+            currency=order.currency,
+            paid_at=order.paid_at,
+            receipt_url=next(
+                (p.receipt_url for p in order.payments if p.status == "paid" and p.receipt_url),
+                None,
+            ),
+            refunds=tuple(
+                RefundLine(r.amount_minor, r.status, r.created_at, r.settled_at)
+                for r in order.refunds
+            ),
+        )
+        for order in reversed(orders)
+        if order.status in ("paid", "partially_refunded", "refunded")
+    )
+    return TicketMoney(paid=paid, last_attempt_failed=bool(orders) and orders[0].status == "failed")

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from community.accounts.access import organiser_required
 from community.core.dates import format_local
 from community.core.errors import DomainError
 from community.core.i18n import current_language
-from community.core.money import MoneyError, parse_amount
+from community.core.money import MoneyError, format_money, parse_amount
 from community.events import services
 from community.events.organiser_forms import (
     ActionForm,
@@ -33,14 +33,7 @@ from community.events.organiser_forms import (
 from community.events.services import AttendeeFilters
 from community.events.views import bp
 
-STATUS_LABELS = {
-    "confirmed": _l("Confirmed"),
-    "awaiting_payment": _l("Awaiting payment"),
-    "waitlisted": _l("Waiting list"),
-    "offered": _l("Place offered"),
-    "cancelled": _l("Cancelled"),
-    "expired": _l("Expired"),
-}
+STATUS_LABELS = services.REGISTRATION_STATUS_LABELS
 
 
 def _me():
@@ -195,22 +188,58 @@ def cancel_event(slug: str):
     if event.status == "cancelled":
         flash(_("This event is already cancelled."), "info")
         return redirect(url_for("events.edit", slug=slug))
+    money = services.cancellation_money(event)
+    if money.paid_tickets:
+        form.refund.choices = _refund_choices(money)
+    else:
+        del form.refund  # nothing was paid: nothing to choose
     if form.validate_on_submit():
+        refund = form.refund.data if "refund" in form else "full"
         try:
-            told = services.cancel_event(event, form.message.data or "")
+            told = services.cancel_event(event, form.message.data or "", refund)
         except DomainError as error:
-            flash(str(error), "error")
+            if error.field == "refund" and "refund" in form:
+                form.refund.errors = [*form.refund.errors, str(error)]
+            else:
+                flash(str(error), "error")
+                return redirect(url_for("events.edit", slug=slug))
         else:
             flash(
                 _("The event is cancelled. We told %(count)d people.", count=told),
                 "success",
             )
-        return redirect(url_for("events.edit", slug=slug))
+            return redirect(url_for("events.edit", slug=slug))
     status = 422 if form.errors else 200
     registered = len(services.email_recipients(event))
     return render_template(
-        "events/organiser/cancel.html", event=event, form=form, registered=registered
+        "events/organiser/cancel.html",
+        event=event,
+        form=form,
+        registered=registered,
+        money=money,
+        full_total=_totals(money.full),
     ), status
+
+
+def _totals(amounts) -> str:
+    """Amounts in one or more currencies: "¥9,000" or "¥9,000 + $25.00"."""
+    language = current_language()
+    return " + ".join(format_money(amount, currency, language) for amount, currency in amounts)
+
+
+def _refund_choices(money) -> list[SelectChoice]:
+    return [
+        SelectChoice("full", _("Refund everyone in full: %(amount)s", amount=_totals(money.full))),
+        SelectChoice(
+            "policy",
+            _(
+                "Refund as the event's refund policy says (%(percent)s%%): %(amount)s",
+                percent=money.percent,
+                amount=_totals(money.policy),
+            ),
+        ),
+        SelectChoice("none", _("No refund: nothing goes back automatically")),
+    ]
 
 
 @bp.post("/organiser/events/<slug>/duplicate")
@@ -241,6 +270,7 @@ def _render_attendees(event, filters: AttendeeFilters, email_form=None, status: 
             email_form=email_form or EmailAttendeesForm(formdata=None),
             action_form=ActionForm(formdata=None),
             refund_form=RefundForm(formdata=None),
+            refundable=services.refundable_by_registration([r.id for r in rows]),
             status_labels=STATUS_LABELS,
             answer_text=services.answer_text,
             language=current_language(),
@@ -273,23 +303,73 @@ def attendees_csv(slug: str):
     )
 
 
+def _email_form_with_errors(form: EmailAttendeesForm, error: DomainError) -> EmailAttendeesForm:
+    form.add_error(error.field, str(error))
+    return form
+
+
 @bp.post("/organiser/events/<slug>/attendees/email")
 @organiser_required
 def email_attendees(slug: str):
+    """Step one of e-mailing attendees: the preview, with the count. Nothing is sent here."""
     event = _managed_event_or_404(slug)
     filters = AttendeeFilters.from_args(request.args)
     form = EmailAttendeesForm()
     if form.validate_on_submit():
         try:
-            sent = services.email_attendees(
-                event, services.email_recipients(event, filters), form.subject.data, form.body.data
-            )
+            preview = services.preview_message(event, filters, form.draft())
         except DomainError as error:
-            getattr(form, error.field or "", form.body).errors.append(str(error))
+            _email_form_with_errors(form, error)
+        else:
+            return render_template(
+                "events/organiser/email_preview.html",
+                event=event,
+                preview=preview,
+                filters=filters,
+                filter_args=_filter_args(filters),
+                send_key=services.new_send_key(),
+                form=form,
+                status_labels=STATUS_LABELS,
+                action_form=ActionForm(formdata=None),
+            )
+    return _render_attendees(event, filters, email_form=form, status=422)
+
+
+@bp.post("/organiser/events/<slug>/attendees/email/edit")
+@organiser_required
+def edit_email(slug: str):
+    """Back from the preview to the form, filled in as it was."""
+    event = _managed_event_or_404(slug)
+    filters = AttendeeFilters.from_args(request.args)
+    form = EmailAttendeesForm()
+    valid = form.validate_on_submit()
+    return _render_attendees(event, filters, email_form=form, status=200 if valid else 422)
+
+
+@bp.post("/organiser/events/<slug>/attendees/email/send")
+@organiser_required
+def send_email(slug: str):
+    """Step two: the preview's "Send", once per preview however often it is pressed."""
+    event = _managed_event_or_404(slug)
+    filters = AttendeeFilters.from_args(request.args)
+    form = EmailAttendeesForm()
+    back = url_for("events.attendees", slug=slug, **_filter_args(filters))
+    status = 422
+    if form.validate_on_submit():
+        try:
+            sent = services.send_message_to_attendees(
+                event, filters, form.draft(), form.send_key.data, sent_by=_me()
+            )
+        except services.MessageAlreadySent as error:
+            flash(str(error), "info")
+            return redirect(back)
+        except DomainError as error:
+            _email_form_with_errors(form, error)
+            status = error.http_status
         else:
             flash(_("Your message was sent to %(count)d people.", count=sent), "success")
-            return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
-    return _render_attendees(event, filters, email_form=form, status=422)
+            return redirect(back)
+    return _render_attendees(event, filters, email_form=form, status=status)
 
 
 def _registration_or_404(event, registration_id: int):
@@ -306,7 +386,7 @@ def cancel_attendee(slug: str, registration_id: int):
     registration = _registration_or_404(event, registration_id)
     if ActionForm().validate_on_submit():
         try:
-            services.cancel_registration(registration.id, by_organiser=True)
+            services.cancel_by_organiser(registration.id)
         except DomainError as error:
             flash(str(error), "error")
         else:
@@ -399,6 +479,7 @@ def check_in(slug: str):
         code=code,
         scanned=scanned,
         candidates=services.check_in_candidates(event, search),
+        recent=services.recent_check_ins(event),
         checked_in=checked_in,
         confirmed=confirmed,
         form=CheckInForm(formdata=None),
@@ -431,6 +512,27 @@ def check_in_confirm(slug: str):
                 "error",
             )
     args = {"q": search} if search else {}
+    return redirect(url_for("events.check_in", slug=slug, **args))
+
+
+# Ids beyond a 32-bit integer cannot exist: such an address is simply not found.
+@bp.post("/organiser/events/<slug>/check-in/<int(max=2147483647):registration_id>/undo")
+@organiser_required
+def undo_check_in(slug: str, registration_id: int):
+    event = _managed_event_or_404(slug)
+    registration = _registration_or_404(event, registration_id)
+    form = CheckInForm()
+    search = services.clean_search(form.q.data)[:100]
+    args = {"q": search} if search else {}
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Please try again."), "error")
+        return redirect(url_for("events.check_in", slug=slug, **args))
+    try:
+        services.undo_check_in(event, registration.id)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("Check-in undone: %(name)s", name=registration.name), "success")
     return redirect(url_for("events.check_in", slug=slug, **args))
 
 

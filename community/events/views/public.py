@@ -3,13 +3,25 @@ the confirmation e-mail links to (no account needed)."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import segno
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
+from community.accounts.services import normalise_email
 from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
@@ -18,6 +30,7 @@ from community.core.pagination import page_number
 from community.events import services
 from community.events.forms import (
     CancelForm,
+    ResendLinksForm,
     answers_field_name,
     answers_from,
     registration_form_for,
@@ -115,7 +128,7 @@ def register(slug: str):
     except services.RegistrationClosed as error:
         return _render_detail(event, form, 410, problem=str(error))
     except Conflict as error:
-        return _render_detail(event, form, 409, problem=str(error))
+        return _render_detail(event, form, 409, problem=_already_registered(str(error)))
     except NotFound:
         abort(404)
     except DomainError as error:
@@ -150,7 +163,8 @@ def register(slug: str):
 def _registration_or_404(registration_id: int, token: str):
     registration = services.find_registration_by_token(registration_id, token)
     if registration is None:
-        abort(404)
+        # Whoever holds a dead link (replaced, mistyped, cut short) is offered their links again.
+        abort(Response(render_template("events/link_not_working.html"), 404, _PRIVATE_HEADERS))
     return registration
 
 
@@ -169,6 +183,7 @@ def manage(registration_id: int, token: str):
         now=utcnow(),
         can_pay_online=payments.gateway() is not None,
         back_from_payment=back_from_payment,
+        money=services.ticket_money(registration),
         sections=manage_sections(registration),
     )
     return response, 200, {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
@@ -250,3 +265,64 @@ def ticket_qr(registration_id: int, token: str):
     segno.make(target, error="m").save(buffer, kind="svg", scale=6, dark="#000", light="#fff")
     headers = {"Content-Type": "image/svg+xml", "Cache-Control": "private, no-store"}
     return buffer.getvalue(), 200, headers
+
+
+# --- finding one's own links again ---------------------------------------------------------------
+
+# The manage pages' own headers, for the page that a dead manage link gets instead.
+_PRIVATE_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
+# Each request sends an e-mail to an address that the person asking may not own: enough for a
+# person who lost a message or mistyped their address, too few to flood anyone's mailbox.
+LINKS_MAIL_LIMIT_PER_VISITOR = "5 per minute;30 per hour"
+LINKS_MAIL_LIMIT_PER_ADDRESS = "3 per minute;10 per hour"
+
+
+def _already_registered(message: str) -> Markup:
+    """The answer to a second registration with one address: the message, and the way to get
+    the registration's link again (sent to the address, never shown here)."""
+    return Markup(  # noqa: S704 - rendered by our own autoescaping templates
+        render_template("events/_already_registered.html", message=message)
+    )
+
+
+@bp.app_template_global()
+def waitlist_position(registration) -> int | None:
+    """The registration's number on its event's waiting list (None when not on it)."""
+    return services.waitlist_position(registration)
+
+
+def _address_key() -> str:
+    """The rate limit's key for the address asked about, in the form registrations store it
+    (so that Guest@Example.com and guest@example.com share one limit), hashed: the limiter's
+    storage need not hold addresses."""
+    typed = request.form.get("email", "")
+    try:
+        address = normalise_email(typed)
+    except DomainError:
+        address = typed.strip().lower()[:254]
+    return "links-mail:" + hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()
+
+
+@bp.route("/events/my-links", methods=["GET", "POST"])
+@limiter.limit(LINKS_MAIL_LIMIT_PER_VISITOR, methods=["POST"])
+@limiter.limit(LINKS_MAIL_LIMIT_PER_ADDRESS, key_func=_address_key, methods=["POST"])
+def resend_links():
+    """One e-mail field; the address gets its manage links, and the answer never says whether
+    it had any (the same redirect and message, the e-mail sent after the answer)."""
+    form = ResendLinksForm()
+    if form.validate_on_submit():
+        try:
+            services.send_manage_links(form.email.data, current_language())
+        except DomainError as error:
+            form.email.errors = [*form.email.errors, str(error)]
+        else:
+            flash(
+                _(
+                    "If there are registrations for that address, we have sent their links to "
+                    "it. The e-mail may take a few minutes to arrive."
+                ),
+                "info",
+            )
+            return redirect(url_for("events.resend_links"))
+    status = 422 if form.errors else 200
+    return render_template("events/resend_links.html", form=form), status
