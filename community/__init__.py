@@ -135,13 +135,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from community.core.dates import format_local
+    from community.core.dates import date_badge, format_local
     from community.core.i18n import LANGUAGE_NAMES, current_language, supported_languages
     from community.core.markdown import render_markdown
     from community.core.money import format_money
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(format_local, "localtime")
+    app.add_template_global(date_badge, "date_badge")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(
         lambda amount, currency: format_money(amount, currency, current_language()), "money"

@@ -5,6 +5,7 @@ Storage is always UTC (see core.db.UTCDateTime); local time only appears through
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,3 +48,28 @@ def format_local(value: datetime | None, tz: str | None = None, part: str = "dat
     if part == "date":
         return text
     return f"{text} {local.tzname()}"
+
+
+@dataclass(frozen=True)
+class DateBadge:
+    month: str
+    day: str
+    weekday: str
+
+
+# Jun / 14 / Sat; 6月 / 14 / 土.
+_BADGE_PATTERNS = {"ja": ("M月", "d", "E"), "en": ("MMM", "d", "EEE")}
+
+
+def date_badge(value: datetime, tz: str | None = None) -> DateBadge:
+    """The month, day and weekday that an event card shows: of `value` in zone `tz` (the event's,
+    not the reader's: an evening in Tokyo is on its Tokyo date for everyone), in the reader's
+    language."""
+    local = value.astimezone(zone(tz))
+    language = str(get_locale() or "en")[:2]
+    patterns = _BADGE_PATTERNS.get(language, _BADGE_PATTERNS["en"])
+    month, day, weekday = (
+        babel_format_datetime(local, pattern, tzinfo=local.tzinfo, locale=language)
+        for pattern in patterns
+    )
+    return DateBadge(month=month, day=day, weekday=weekday)

@@ -1,13 +1,10 @@
 """Views every site needs: health check, robots.txt, the favicon, the language switch and the error
-pages; and `date_badge`, the month and day that event cards show, for every template."""
+pages."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 
-from babel.dates import format_datetime as babel_format_datetime
 from flask import (
     Blueprint,
     Flask,
@@ -28,9 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from community.core.accesslog import redact
-from community.core.dates import zone
 from community.core.db import db
-from community.core.i18n import current_language, supported_languages
+from community.core.i18n import supported_languages
 from community.core.security import safe_next
 from community.core.text import has_forbidden_character
 from community.extensions import csrf, limiter
@@ -91,31 +87,6 @@ def favicon():
         mimetype="image/vnd.microsoft.icon",
         max_age=7 * 24 * 3600,
     )
-
-
-@dataclass(frozen=True)
-class DateBadge:
-    month: str
-    day: str
-    weekday: str
-
-
-# Jun / 14 / Sat; 6月 / 14 / 土.
-_BADGE_PATTERNS = {"ja": ("M月", "d", "E"), "en": ("MMM", "d", "EEE")}
-
-
-@bp.app_template_global()
-def date_badge(value: datetime, tz: str | None = None) -> DateBadge:
-    """The month, day and weekday of `value` in zone `tz` (the event's, not the reader's: an
-    evening in Tokyo is on its Tokyo date for everyone), in the reader's language."""
-    local = value.astimezone(zone(tz))
-    language = current_language()
-    patterns = _BADGE_PATTERNS.get(language, _BADGE_PATTERNS["en"])
-    month, day, weekday = (
-        babel_format_datetime(local, pattern, tzinfo=local.tzinfo, locale=language)
-        for pattern in patterns
-    )
-    return DateBadge(month=month, day=day, weekday=weekday)
 
 
 @bp.post("/language")

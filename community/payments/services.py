@@ -26,6 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from community.core.db import begin_write, db, utcnow
 from community.core.errors import Busy, DomainError
+from community.core.i18n import current_language
 from community.core.money import format_money, is_known_currency
 from community.core.urls import MAX_ID
 from community.payments.fulfilment import fulfilment_for
@@ -111,7 +112,7 @@ def open_order(
         raise DomainError(
             _l(
                 "Card payments start at %(amount)s.",
-                amount=format_money(minimum, currency, "en"),
+                amount=format_money(minimum, currency, current_language()),
             ),
             field="amount",
         )
@@ -449,7 +450,7 @@ def _record_refund(
             raise DomainError(
                 _l(
                     "Give an amount above zero and at most %(amount)s.",
-                    amount=format_money(refundable, order.currency, "en"),
+                    amount=format_money(refundable, order.currency, current_language()),
                 ),
                 field="amount",
             )

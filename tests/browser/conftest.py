@@ -258,3 +258,63 @@ def shoot(artifact_stem):
         return save_screenshot(page, f"{artifact_stem}-{artifact_name(step)}")
 
     return take
+
+
+# --- people who sign in --------------------------------------------------------------------------
+
+
+def add_staff(role: str, prefix: str, password: str, languages=("ja", "en")) -> dict:
+    """One confirmed account with `role` per language (e-mail `<prefix>-<language>@example.com`),
+    added to the session, not committed: {language: User}."""
+    from community.accounts.models import User
+    from community.core.db import db, utcnow
+    from tests.conftest import password_hash
+
+    people = {}
+    for language in languages:
+        person = User(
+            email=f"{prefix}-{language}@example.com",
+            name=f"{prefix.capitalize()} {language}",
+            role=role,
+            locale=language,
+            password_hash=password_hash(password),
+            email_confirmed_at=utcnow(),
+        )
+        db.session.add(person)
+        people[language] = person
+    return people
+
+
+def sign_in(page, email: str, password: str) -> None:
+    page.goto("/account/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"^(?!.*/account/login)"))
+
+
+def choice_questions(*, food_required: bool = False) -> list:
+    """A single-choice and a multiple-choice question, the kinds a form shows as fieldsets."""
+    from community.events.services import QuestionData
+
+    return [
+        QuestionData(
+            kind="single_choice",
+            label_ja="食事",
+            label_en="Food",
+            required=food_required,
+            options=[
+                {"value": "veg", "ja": "ベジタリアン", "en": "Vegetarian"},
+                {"value": "any", "ja": "何でも", "en": "Anything"},
+            ],
+        ),
+        QuestionData(
+            kind="multiple_choice",
+            label_ja="興味",
+            label_en="Interests",
+            options=[
+                {"value": "web", "ja": "ウェブ", "en": "Web"},
+                {"value": "ml", "ja": "機械学習", "en": "ML"},
+            ],
+        ),
+    ]

@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import TIMEOUT_MS, artifact_name, save_screenshot
+from tests.browser.conftest import (
+    TIMEOUT_MS,
+    add_staff,
+    artifact_name,
+    choice_questions,
+    save_screenshot,
+)
+from tests.browser.conftest import sign_in as signing_in
 from tests.conftest import link_in
 
 pytestmark = pytest.mark.browser
@@ -115,22 +122,13 @@ def site(live_server) -> Site:
     from community.events.services import EventData, QuestionData, TicketTypeData
     from community.payments import sandbox
     from community.payments.models import Order
-    from tests.conftest import password_hash
 
     app = live_server.app
     with app.app_context(), app.test_request_context(base_url=live_server.url):
-        admins = {}
-        for language in LANGUAGES:
-            admin = User(
-                email=f"admin-{language}@example.com",
-                name=f"Admin {language}",
-                role="admin",
-                locale=language,
-                password_hash=password_hash(PASSWORD),
-                email_confirmed_at=utcnow(),
-            )
-            db.session.add(admin)
-            admins[language] = admin.email
+        admins = {
+            language: person.email
+            for language, person in add_staff("admin", "admin", PASSWORD, LANGUAGES).items()
+        }
         db.session.add(Category(slug="career", name_ja="キャリア", name_en="Career"))
         db.session.commit()
         organiser = db.session.scalar(select(User).where(User.email == "admin-en@example.com"))
@@ -166,24 +164,7 @@ def site(live_server) -> Site:
             questions=[
                 QuestionData(kind="short_text", label_ja="会社", label_en="Company", required=True),
                 QuestionData(kind="long_text", label_ja="ご質問", label_en="Questions"),
-                QuestionData(
-                    kind="single_choice",
-                    label_ja="食事",
-                    label_en="Food",
-                    options=[
-                        {"value": "veg", "ja": "ベジタリアン", "en": "Vegetarian"},
-                        {"value": "any", "ja": "何でも", "en": "Anything"},
-                    ],
-                ),
-                QuestionData(
-                    kind="multiple_choice",
-                    label_ja="興味",
-                    label_en="Interests",
-                    options=[
-                        {"value": "web", "ja": "ウェブ", "en": "Web"},
-                        {"value": "ml", "ja": "機械学習", "en": "ML"},
-                    ],
-                ),
+                *choice_questions(),
             ],
         )
         paid = event(
@@ -457,11 +438,7 @@ def request_reset(page, email: str) -> None:
 
 
 def sign_in(page, email: str) -> None:
-    page.goto("/account/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"^(?!.*/account/login)"))
+    signing_in(page, email, PASSWORD)
 
 
 def test_every_page_passes_axe_in_both_languages_on_a_phone_and_a_desktop(

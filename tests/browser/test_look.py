@@ -17,6 +17,7 @@ import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
 from community.events.services import QuestionData, TicketTypeData
+from tests.browser.conftest import choice_questions
 
 pytestmark = pytest.mark.browser
 
@@ -73,25 +74,7 @@ def events(live_server, publish_on_live_server, tmp_path):
         days=4,
         questions=[
             QuestionData(kind="short_text", label_ja="会社", label_en="Company", required=True),
-            QuestionData(
-                kind="single_choice",
-                label_ja="食事",
-                label_en="Food",
-                required=True,
-                options=[
-                    {"value": "veg", "ja": "ベジタリアン", "en": "Vegetarian"},
-                    {"value": "any", "ja": "何でも", "en": "Anything"},
-                ],
-            ),
-            QuestionData(
-                kind="multiple_choice",
-                label_ja="興味",
-                label_en="Interests",
-                options=[
-                    {"value": "web", "ja": "ウェブ", "en": "Web"},
-                    {"value": "ml", "ja": "機械学習", "en": "ML"},
-                ],
-            ),
+            *choice_questions(food_required=True),
         ],
     )
     paid = publish_on_live_server(

@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import TIMEOUT_MS
+from tests.browser.conftest import TIMEOUT_MS, add_staff
+from tests.browser.conftest import sign_in as signing_in
 from tests.browser.test_accessibility import AXE_RUN, FAILING_IMPACTS, OVERFLOWING
 
 pytestmark = pytest.mark.browser
@@ -39,27 +40,14 @@ FIRST_CELL_LABEL = """() => {
 def door(live_server):
     """An event run by two organisers (one reads Japanese, one English), with long names and
     addresses, answers, people confirmed, checked in, waiting and cancelled, and a paid order."""
-    from community.accounts.models import User
     from community.core.db import db, utcnow
     from community.events import services
     from community.events.services import EventData, QuestionData, TicketTypeData
     from community.payments import sandbox
-    from tests.conftest import password_hash
 
     app = live_server.app
     with app.app_context(), app.test_request_context(base_url=live_server.url):
-        organisers = {}
-        for language in LOCALES:
-            person = User(
-                email=f"phone-{language}@example.com",
-                name=f"Phone organiser {language}",
-                role="organiser",
-                locale=language,
-                password_hash=password_hash(PASSWORD),
-                email_confirmed_at=utcnow(),
-            )
-            db.session.add(person)
-            organisers[language] = person
+        organisers = add_staff("organiser", "phone", PASSWORD, LOCALES)
         db.session.commit()
         start = utcnow().replace(microsecond=0) + timedelta(days=4)
         event = services.create_event(
@@ -134,11 +122,7 @@ def door(live_server):
 
 
 def sign_in(page, email: str) -> None:
-    page.goto("/account/login")
-    page.locator("#email").fill(email)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"^(?!.*/account/login)"))
+    signing_in(page, email, PASSWORD)
 
 
 def organiser_pages(slug: str) -> list[tuple[str, str]]:

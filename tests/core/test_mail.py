@@ -27,7 +27,7 @@ def test_mail_goes_through_smtp_with_text_and_html_in_the_recipients_language(ap
     japanese = mailbox.last_to("ja@example.com")
     english = mailbox.last_to("en@example.com")
     assert japanese["Subject"] == "メールアドレスの確認"
-    assert "Hanako さん" in text_of(japanese)
+    assert "Hanakoさん、こんにちは。" in text_of(japanese)
     assert '<html lang="ja">' in html_of(japanese)
     assert japanese["Content-Language"] == "ja"
     assert english["Subject"] == "Confirm your e-mail address"

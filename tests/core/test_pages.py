@@ -73,7 +73,7 @@ def test_500_page_is_friendly_and_hides_the_error(app, client):
     response = client.get("/boom", headers={"Accept-Language": "ja"})
     assert response.status_code == 500
     html = response.get_data(as_text=True)
-    assert "こちらで問題が発生しました" in html
+    assert "サーバーでエラーが発生しました" in html
     assert "secret internals" not in html and "Traceback" not in html
 
 
@@ -129,7 +129,7 @@ ERROR_TEXT = {
     403: ("You do not have access to this page", "このページを見る権限がありません"),
     404: ("Page not found", "ページが見つかりません"),
     429: ("Too many requests", "リクエストが多すぎます"),
-    500: ("Something went wrong on our side", "こちらで問題が発生しました"),
+    500: ("Something went wrong on our side", "サーバーでエラーが発生しました"),
 }
 
 

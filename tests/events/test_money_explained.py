@@ -24,22 +24,12 @@ from community.payments import services as payments
 from community.payments.models import Order, Payment
 from tests.conftest import submit, text_of
 from tests.payments.conftest import (  # noqa: F401 - fixtures, used by name
+    app,
     awaiting_payment,
     fake_stripe,
     fake_stripe_server,
 )
 from tests.payments.test_checkout import _after_the_hold, _pay, _session_of
-
-
-@pytest.fixture
-def app(make_app, fake_stripe):
-    app = make_app(
-        STRIPE_SECRET_KEY="sk_test_fake",
-        STRIPE_API_BASE=fake_stripe.url,
-        STRIPE_WEBHOOK_SECRET=fake_stripe.webhook_secret,
-    )
-    with app.app_context():
-        yield app
 
 
 @pytest.fixture

@@ -54,10 +54,7 @@ def test_free_registration_is_confirmed_and_e_mailed(make_event, register, mailb
 def test_the_registrants_language_is_used_for_the_e_mail(make_event, register, mailbox):
     event = make_event()
     register(event, 1, language="ja")
-    assert (
-        mailbox.last_to("guest1@example.com")["Subject"]
-        == f"お申し込みを受け付けました: {event.title_ja}"
-    )
+    assert mailbox.last_to("guest1@example.com")["Subject"] == f"【お申し込み完了】{event.title_ja}"
 
 
 def test_when_full_people_are_waitlisted_in_order(make_event, register):
