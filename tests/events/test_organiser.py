@@ -516,6 +516,16 @@ def test_bad_input_on_the_new_event_form_creates_nothing(client, login, organise
     assert db.session.scalar(select(func.count()).select_from(Event)) == 0
 
 
+@pytest.mark.parametrize("slug", ["past", "my-links"])
+def test_an_address_that_a_page_of_the_site_uses_is_refused(client, login, organiser, slug):
+    """/events/past and /events/my-links are pages: an event named so could never be reached."""
+    login(organiser)
+    response = submit(client, "/organiser/events/new", event_form(slug=slug))
+    assert response.status_code == 422
+    assert "A page of the site already uses this address." in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 0
+
+
 def test_an_address_already_in_use_is_refused_on_its_field(client, login, organiser, make_event):
     make_event(slug="taken")
     login(organiser)

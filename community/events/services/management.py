@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -160,12 +161,25 @@ def event_data(event: Event, **changes) -> EventData:
     return EventData(**values)
 
 
+def _site_pages_under_events() -> set[str]:
+    """The fixed addresses under /events/ (past, my-links, …): an event named like one would
+    never be reached, so those names are not free."""
+    names = set()
+    for rule in current_app.url_map.iter_rules():
+        parts = rule.rule.split("/")
+        if len(parts) == 3 and parts[1] == "events" and "<" not in parts[2]:
+            names.add(parts[2])
+    return names
+
+
 def _check(data: EventData) -> None:
     """Every rule a person can break, with the field to blame; raises the first."""
     if not SLUG_RE.match(data.slug or "") or len(data.slug) > 80:
         raise DomainError(
             _l("Use lower-case letters, digits and hyphens (at most 80)."), field="slug"
         )
+    if data.slug in _site_pages_under_events():
+        raise DomainError(_l("A page of the site already uses this address."), field="slug")
     if data.kind not in KINDS:
         raise DomainError(_l("Choose event or workshop."), field="kind")
     if not (data.title_ja.strip() or data.title_en.strip()):
