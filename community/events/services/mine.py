@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased, contains_eager, selectinload
 from community.accounts.models import User
 from community.accounts.services import normalise_email
 from community.core.db import db, utcnow
+from community.core.i18n import localized
 from community.core.mail import build_message, send_mail_after_response
 from community.events.models import ACTIVE, Event, Registration
 from community.events.notify import manage_url
@@ -207,7 +208,7 @@ def _links_for(address: str, moment: datetime) -> tuple[list[ManageLink], str | 
     language = latest.locale if latest.locale in ("ja", "en") else "ja"
     links = [
         ManageLink(
-            title=getattr(r.event, f"title_{language}") or r.event.title_ja or r.event.title_en,
+            title=localized(r.event, "title", language),
             starts_at=r.event.starts_at,
             timezone=r.event.timezone,
             status=r.status,
