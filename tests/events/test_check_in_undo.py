@@ -181,8 +181,8 @@ def test_undo_is_in_the_organisers_language(client, login, make_user, make_event
     services.check_in(event, ann.ticket_code)
     login(japanese)
     html = client.get(check_in_path(event)).get_data(as_text=True)
-    assert "受付を取り消す" in html
+    assert "チェックインを取り消す" in html
     response = submit(
         client, check_in_path(event), {}, post_path=undo_path(event, ann), follow_redirects=True
     )
-    assert "受付を取り消しました：山田 花子" in response.get_data(as_text=True)
+    assert "山田 花子さんのチェックインを取り消しました。" in response.get_data(as_text=True)

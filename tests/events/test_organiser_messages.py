@@ -90,7 +90,7 @@ def test_the_preview_shows_both_versions_as_e_mailed_and_the_count_and_sends_not
     assert "In Japanese\n          · 2 people" in html
     assert "In English\n          · 1 person" in html
     # Each version as the e-mail's text part: the greeting in its language, the event's title.
-    assert "（お名前） さん" in html and "会場が変わりました。" in html
+    assert "（お名前）さん" in html and "会場が変わりました。" in html
     assert "Hello (their name)," in html and "See the map." in html
     assert group.title_ja in html and group.title_en in html
     assert "Nothing has been sent yet." in html

@@ -165,7 +165,7 @@ def test_an_administrators_refund_emails_the_buyer_in_their_language_and_is_then
     assert f'action="{page}/refund"' in client.get(page).get_data(as_text=True)
     submit(client, page, {"amount": ""}, post_path=f"{page}/refund")
     message = _one_mail(mailbox, fake_stripe, registration.email)
-    assert message["Subject"].startswith("お支払いを返金します")
+    assert message["Subject"].startswith("【返金のお知らせ】")
     text = text_of(message)
     assert "全額返金します" in text
     assert "￥3,000" in text
