@@ -45,6 +45,7 @@ run: translations
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 test: translations lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

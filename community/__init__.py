@@ -1,15 +1,48 @@
-"""The application factory: configuration, extensions, blueprints, CLI, template filters, errors."""
+"""The application factory: configuration, extensions, the domains (each wires its own
+blueprints, hooks, CLI commands and navigation), template filters, errors."""
 
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 
+from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
+from community.core import navigation, security
+from community.core.dates import date_badge, format_local
+from community.core.db import db, install_sqlite_hooks, render_migration_item
+from community.core.i18n import (
+    LANGUAGE_NAMES,
+    current_language,
+    install_fast_template_gettext,
+    select_locale,
+    supported_languages,
+)
+from community.core.markdown import render_markdown
+from community.core.money import format_money
+from community.core.transaction import install_write_tracking
 from community.core.urls import install_converters
-from community.extensions import babel, csrf, db, limiter, login_manager, migrate
+from community.core.views import bp as core_bp
+from community.core.views import register_error_handlers
+from community.extensions import babel, csrf, limiter, login_manager, migrate
+
+# The domains, each below the ones after it (the order of the import contracts in
+# .importlinter). Each one's `init_app(app)` registers its blueprints, the parts it adds to the
+# hooks of the domains below it, its fulfilment handlers, CLI commands and navigation entries;
+# it may count on those before it (events adds `expire-holds` to payments' commands), and the
+# parts of a hook come in this order ("My events" on the profile page before the calendar's,
+# and a deleted account's registrations are cancelled before its calendar goes). A new domain
+# is one more line here.
+DOMAINS = (
+    "community.accounts",
+    "community.payments",
+    "community.events",
+    "community.calendar",
+    "community.site",
+    "community.api",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -25,31 +58,13 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     install_converters(app)
-    _register_blueprints(app)
+    app.register_blueprint(core_bp)
+    for name in DOMAINS:
+        import_module(name).init_app(app)
     _register_template_helpers(app)
-
-    from community.calendar import invitations as calendar_invitations
-    from community.calendar import pages as calendar_pages
-    from community.calendar import services as calendar_services
-    from community.core import security
-    from community.core.views import register_error_handlers
-    from community.events import fulfilment as ticket_fulfilment
-    from community.events import order_visibility as ticket_order_visibility
-    from community.events import privacy as events_privacy
-    from community.events import profile_section as events_profile_section
-
-    events_privacy.register()
-    events_profile_section.register()  # before the calendar's: "My events" comes first
-    calendar_services.register()
-    calendar_pages.register()
-    calendar_invitations.register()
-    ticket_fulfilment.register()
-    ticket_order_visibility.register()
+    navigation.install(app)
     security.install(app)
     register_error_handlers(app)
-
-    from community.cli import register_commands
-
     register_commands(app)
     return app
 
@@ -62,15 +77,9 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    # Every model module is imported here so that migrations see the whole schema.
-    import community.accounts.models
-    import community.calendar.models
-    import community.events.models
-    import community.payments.models  # noqa: F401
-    from community.core.db import install_sqlite_hooks, render_migration_item
-    from community.core.i18n import install_fast_template_gettext, select_locale
-
+    # Each domain's package imports its models, so migrations see the whole schema (DOMAINS).
     db.init_app(app)
+    install_write_tracking()
     with app.app_context():
         install_sqlite_hooks(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
     migrate.init_app(
@@ -85,61 +94,10 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     install_fast_template_gettext(app)
     limiter.init_app(app)
-
-    login_manager.init_app(app)
-    login_manager.login_view = "accounts.login"
-    login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.login_message_category = "info"
-    login_manager.session_protection = "basic"
-
-    from community.accounts.services import load_user_for_session
-
-    login_manager.user_loader(load_user_for_session)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from community.accounts.views import admin_bp as accounts_admin_bp
-    from community.accounts.views import bp as accounts_bp
-    from community.calendar.pages import bp as calendar_pages_bp
-    from community.calendar.views import bp as calendar_bp
-    from community.core.views import bp as core_bp
-    from community.events.views import bp as events_bp
-    from community.payments.admin_views import bp as payments_admin_bp
-    from community.payments.views import bp as payments_bp
-    from community.site.views import bp as site_bp
-
-    # calendar before events: its /events/<slug>.ics must win over /events/<slug>.
-    blueprints = (
-        core_bp,
-        site_bp,
-        accounts_bp,
-        accounts_admin_bp,
-        calendar_bp,
-        calendar_pages_bp,
-        events_bp,
-        payments_bp,
-        payments_admin_bp,
-    )
-    for blueprint in blueprints:
-        app.register_blueprint(blueprint)
-    if app.config["PAYMENTS_SANDBOX"]:  # Stripe's stand-in; production refuses to start with it
-        from community.payments.sandbox_views import bp as payments_sandbox_bp
-
-        app.register_blueprint(payments_sandbox_bp)
-
-    # The JSON API: bearer tokens, never the session cookie, so CSRF tokens have nothing to guard.
-    from community.api import bp as api_bp
-
-    csrf.exempt(api_bp)
-    app.register_blueprint(api_bp)
+    login_manager.init_app(app)  # where to sign in, and who is signed in: accounts' init_app
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from community.core.dates import date_badge, format_local
-    from community.core.i18n import LANGUAGE_NAMES, current_language, supported_languages
-    from community.core.markdown import render_markdown
-    from community.core.money import format_money
-
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(format_local, "localtime")
     app.add_template_global(date_badge, "date_badge")

@@ -89,6 +89,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "community <no-reply@localhost>"),
         "MAIL_TIMEOUT": _int(env.get("MAIL_TIMEOUT"), 10),
+        # "worker": only `flask worker` sends the outbox; "in_process": each process sends what
+        # it wrote, after the answer (the development server and the tests need no worker).
+        "MAIL_DELIVERY": (
+            env.get("MAIL_DELIVERY") or ("worker" if production else "in_process")
+        ).lower(),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "DEFAULT_CURRENCY": env.get("DEFAULT_CURRENCY", "JPY").upper(),
@@ -149,6 +154,10 @@ def check_production(config: dict) -> None:
     if environment not in ENVIRONMENTS:
         raise ConfigurationError(
             f"COMMUNITY_ENV is {str(environment)[:40]!r}; use one of {', '.join(ENVIRONMENTS)}"
+        )
+    if config.get("MAIL_DELIVERY", "worker") not in ("worker", "in_process"):
+        raise ConfigurationError(
+            f"MAIL_DELIVERY is {str(config.get('MAIL_DELIVERY'))[:40]!r}; use worker or in_process"
         )
     if environment != "production":
         return

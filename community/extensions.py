@@ -8,8 +8,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from community.core.db import db
-
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -24,4 +22,4 @@ def _limits_switched_off() -> bool:
     return not current_app.config.get("RATELIMIT_ENABLED", True)
 
 
-__all__ = ["babel", "csrf", "db", "limiter", "login_manager", "migrate"]
+__all__ = ["babel", "csrf", "limiter", "login_manager", "migrate"]

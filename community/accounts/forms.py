@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 
 from community.accounts.services import MIN_PASSWORD_LENGTH
 from community.core.forms import CheckedForm
+from community.core.text import EMAIL_MAX, NAME_MAX, PASSWORD_MAX, TOKEN_NAME_MAX
 
 LANGUAGE_CHOICES = [
     SelectChoice("ja", "日本語", render_kw={"lang": "ja"}),
@@ -30,7 +31,7 @@ def _email_field(label=None):
         validators=[
             DataRequired(message=_l("Enter your e-mail address.")),
             Email(message=_l("Enter a valid e-mail address.")),
-            Length(max=254),
+            Length(max=EMAIL_MAX),
         ],
         render_kw={"autocomplete": "email"},
     )
@@ -43,7 +44,7 @@ def _new_password_field(label=None):
             DataRequired(message=_l("Choose a password.")),
             Length(
                 min=MIN_PASSWORD_LENGTH,
-                max=200,
+                max=PASSWORD_MAX,
                 message=_l("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
             ),
         ],
@@ -54,7 +55,7 @@ def _new_password_field(label=None):
 class SignupForm(CheckedForm):
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
+        validators=[DataRequired(message=_l("Enter your name.")), Length(max=NAME_MAX)],
         render_kw={"autocomplete": "name"},
     )
     email = _email_field()
@@ -94,7 +95,7 @@ class ResetPasswordForm(CheckedForm):
 class ProfileForm(CheckedForm):
     name = StringField(
         _l("Name"),
-        validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
+        validators=[DataRequired(message=_l("Enter your name.")), Length(max=NAME_MAX)],
         render_kw={"autocomplete": "name"},
     )
     locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
@@ -136,6 +137,8 @@ class DeleteAccountForm(CheckedForm):
 
 
 class RoleForm(CheckedForm):
+    flashes_errors = True  # the list of people is redirected back to
+
     role = SelectField(
         _l("Role"),
         choices=[
@@ -149,12 +152,18 @@ class ApiTokenForm(CheckedForm):
     # Not `name`: the profile form on the same page has a field called that.
     token_name = StringField(
         _l("Token name"),
-        validators=[DataRequired(message=_l("Give the token a name.")), Length(max=80)],
+        validators=[
+            DataRequired(message=_l("Give the token a name.")),
+            Length(max=TOKEN_NAME_MAX),
+        ],
     )
 
 
 class RevokeApiTokenForm(CheckedForm):
-    """Only the CSRF token: revoking is a POST with nothing else to say."""
+    """Only the CSRF token: revoking is a POST with nothing else to say (and a refusal is
+    flashed on the profile it redirects to)."""
+
+    flashes_errors = True
 
 
 class SignOutEverywhereForm(CheckedForm):

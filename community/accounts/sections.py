@@ -1,9 +1,9 @@
 """Sections that other domains add to the profile page (e.g. the calendar's private feed).
 
-Accounts never imports those domains: each registers, at start-up, a function that takes the
-signed-in user and returns the section's HTML (Markup), and the profile page shows them in the
-order they were registered. Registering the same name again replaces the earlier function, so
-that building several apps in one process (the tests) does not repeat a section.
+Accounts never imports those domains: each registers, from its `init_app`, a function that
+takes the signed-in user and returns the section's HTML (Markup), and the profile page shows
+them in the order they were registered (the order of the domains: "My events" before the
+calendar's).
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from community.accounts.models import User
+from community.core.hooks import Hook
 
 ProfileSection = Callable[[User], Markup]
 
-_profile_sections: dict[str, ProfileSection] = {}
-
-
-def register_profile_section(name: str, render: ProfileSection) -> None:
-    _profile_sections[name] = render
+profile_section: Hook[ProfileSection] = Hook("accounts.profile_section")
 
 
 def profile_sections(user: User) -> list[Markup]:
-    return [render(user) for render in _profile_sections.values()]
+    return [render(user) for render in profile_section.values()]

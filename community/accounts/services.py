@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -38,7 +37,10 @@ from community.accounts.tokens import (
 )
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
-from community.core.mail import build_message, send_mail_after_response
+from community.core.hooks import Hook
+from community.core.mail import pretend_to_send_mail, send_mail
+from community.core.text import normalise_email  # input is normalised in core, once
+from community.core.transaction import write_transaction
 from community.core.urls import external_url
 
 MIN_PASSWORD_LENGTH = 10
@@ -65,30 +67,17 @@ class WrongCredentials(DomainError):
 
 @dataclass(frozen=True)
 class PersonalData:
+    """How a domain that keeps personal data about a user exports it and erases it."""
+
     export: Callable[[User], Any]
     erase: Callable[[User], None]
 
 
-_personal_data: dict[str, PersonalData] = {}
-
-
-def register_personal_data(
-    name: str, export: Callable[[User], Any], erase: Callable[[User], None]
-) -> None:
-    """A domain that keeps personal data about a user says how to export it and how to erase it."""
-    _personal_data[name] = PersonalData(export, erase)
+# Registered from each domain's init_app; erased in registration order (the domains' order).
+personal_data: Hook[PersonalData] = Hook("accounts.personal_data")
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def normalise_email(address: str) -> str:
-    """The canonical form used for look-ups; raises DomainError for a malformed address."""
-    try:
-        valid = validate_email((address or "").strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise DomainError(_l("Enter a valid e-mail address."), field="email") from error
-    return valid.normalized.lower()
 
 
 def find_user_by_email(address: str) -> User | None:
@@ -180,7 +169,7 @@ def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
 def _send_already_registered(user: User) -> None:
     if not user.is_active:
         return
-    send_mail_after_response(
+    send_mail(
         user.email,
         _l("Someone tried to sign up with your e-mail address"),
         "accounts/already_registered",
@@ -192,14 +181,12 @@ def _send_already_registered(user: User) -> None:
 
 
 def _nobody() -> User:
-    """A stand-in, never saved, for whom a message is made and dropped when an address has no
-    account: the answer then costs the same work as when it has one."""
+    """A stand-in, never saved, for whom a message is made and written but never sent when an
+    address has no account: the answer then costs the same work as when it has one."""
     return User(name="", email="nobody@example.invalid", locale="ja")
 
 
-def send_confirmation(
-    user: User, make_or_send: Callable[..., object] = send_mail_after_response
-) -> None:
+def send_confirmation(user: User, make_or_send: Callable[..., object] = send_mail) -> None:
     token = make_token("confirm", {"uid": user.id, "email": _fingerprint(user.email)})
     make_or_send(
         user.email,
@@ -218,7 +205,7 @@ def resend_confirmation(email: str) -> None:
     if user is not None and not user.is_confirmed:
         send_confirmation(user)
     else:
-        send_confirmation(_nobody(), make_or_send=build_message)
+        send_confirmation(_nobody(), make_or_send=pretend_to_send_mail)
 
 
 def confirm_email(token: str) -> User:
@@ -337,7 +324,7 @@ def request_password_reset(email: str) -> None:
     user = find_user_by_email(email)
     recipient = user or _nobody()
     token = make_token("reset", {"uid": recipient.id, "pw": _fingerprint(recipient.password_hash)})
-    make_or_send = send_mail_after_response if user is not None else build_message
+    make_or_send = send_mail if user is not None else pretend_to_send_mail
     make_or_send(
         recipient.email,
         _l("Reset your password"),
@@ -415,7 +402,7 @@ def request_email_change(user: User, new_email: str, password: str) -> None:
             _send_already_registered(owner)
         return
     token = make_token("change-email", {"uid": user.id, "email": new_email})
-    send_mail_after_response(
+    send_mail(
         new_email,
         _l("Confirm your new e-mail address"),
         "accounts/change_email",
@@ -441,7 +428,7 @@ def confirm_email_change(token: str) -> User:
     except IntegrityError as error:
         db.session.rollback()
         raise Conflict(_l("This e-mail address is already in use."), field="email") from error
-    send_mail_after_response(
+    send_mail(
         old_email,
         _l("Your e-mail address was changed"),
         "accounts/email_changed",
@@ -520,28 +507,31 @@ def export_personal_data(user: User) -> dict:
             "last_login_at": _iso(user.last_login_at),
         }
     }
-    for name, hooks in sorted(_personal_data.items()):
+    for name, hooks in sorted(personal_data.items()):
         data[name] = hooks.export(user)
     data["exported_at"] = _iso(utcnow())
     return data
 
 
 def delete_account(user: User, password: str) -> None:
-    """Remove what identifies the person; rows that others need (payments) stay, anonymised."""
+    """Remove what identifies the person; rows that others need (payments) stay, anonymised.
+
+    One unit of work: each domain's eraser runs inside it (their own units nest as savepoints),
+    so that nothing is erased unless everything is, whatever order the domains come in."""
     _require_password(user, password, field="password")
-    for hooks in _personal_data.values():
-        hooks.erase(user)
-    revoke_all_api_tokens(user)
-    user.email = f"deleted-{user.id}@deleted.invalid"
-    user.name = ""
-    user.password_hash = None
-    user.pending_email = None
-    user.email_confirmed_at = None
-    user.last_login_at = None
-    user.role = "member"
-    user.deleted_at = utcnow()
-    _end_all_login_sessions(user)
-    db.session.commit()
+    with write_transaction():
+        for hooks in personal_data.values():
+            hooks.erase(user)
+        revoke_all_api_tokens(user)
+        user.email = f"deleted-{user.id}@deleted.invalid"
+        user.name = ""
+        user.password_hash = None
+        user.pending_email = None
+        user.email_confirmed_at = None
+        user.last_login_at = None
+        user.role = "member"
+        user.deleted_at = utcnow()
+        _end_all_login_sessions(user)
 
 
 def _iso(value) -> str | None:
@@ -552,6 +542,7 @@ __all__ = [
     "ROLES",
     "EmailNotConfirmed",
     "InvalidLink",
+    "PersonalData",
     "WrongCredentials",
     "authenticate",
     "change_password",
@@ -565,7 +556,7 @@ __all__ = [
     "export_personal_data",
     "list_api_tokens",
     "list_users",
-    "register_personal_data",
+    "personal_data",
     "request_email_change",
     "request_password_reset",
     "reset_password",

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from community.accounts.models import ApiToken, User
 from community.core.db import db, utcnow
 from community.core.errors import DomainError, Forbidden, NotFound
+from community.core.text import TOKEN_NAME_MAX
 
 __all__ = [
     "create_api_token",
@@ -45,7 +46,7 @@ def create_api_token(user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Give the token a name."), field="name")
-    if len(name) > 80:
+    if len(name) > TOKEN_NAME_MAX:
         raise DomainError(_l("Keep the name under 80 characters."), field="name")
     active = db.session.scalar(
         select(func.count())

@@ -39,8 +39,10 @@ from community.accounts.forms import (
 )
 from community.accounts.sections import profile_sections
 from community.core.errors import DomainError
+from community.core.forms import add_domain_error
 from community.core.i18n import current_language
 from community.core.security import is_safe_next, safe_next
+from community.core.text import SEARCH_MAX
 from community.extensions import limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -61,14 +63,6 @@ def _remembered() -> bool:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
 
 
-def _field_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 # --- sign-up and confirmation --------------------------------------------------------------------
 
 
@@ -84,7 +78,7 @@ def signup():
         try:
             services.sign_up(form.name.data, form.email.data, form.password.data, form.locale.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             return redirect(url_for("accounts.check_inbox"))
     status = 422 if form.errors or form.form_errors else 200
@@ -134,7 +128,7 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except DomainError as error:
-            form.form_errors.append(str(error))
+            add_domain_error(form, error)
         else:
             login_user(user, remember=form.remember.data)
             flash(_("Welcome back, %(name)s.", name=user.name), "success")
@@ -188,7 +182,7 @@ def reset_password(token: str):
         try:
             services.reset_password(token, form.password.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             if _me().is_authenticated:
                 services.end_login_session(_me())
@@ -244,7 +238,7 @@ def update_profile():
         try:
             services.update_profile(_me(), form.name.data, form.locale.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("accounts.profile"))
@@ -259,7 +253,7 @@ def change_email():
         try:
             services.request_email_change(_me(), form.email.data, form.current_password.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             flash(
                 _(
@@ -292,7 +286,7 @@ def change_password():
         try:
             services.change_password(_me(), form.current_password.data, form.new_password.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             # Other sessions are ended; this one goes on under the new key it was given.
             login_user(_me(), remember=_remembered())
@@ -324,7 +318,8 @@ def create_api_token():
         try:
             _token, raw = services.create_api_token(_me(), form.token_name.data)
         except DomainError as error:
-            form.token_name.errors = [*form.token_name.errors, str(error)]
+            # The service calls it `name`, as the profile form on the same page does its own.
+            add_domain_error(form, error, field="token_name")
         else:
             session[NEW_API_TOKEN_KEY] = raw
             flash(_("Your API token is made. Copy it now: it is shown only once."), "success")
@@ -344,7 +339,7 @@ def revoke_api_token(token_id: int):
         try:
             token = services.revoke_api_token(_me(), token_id)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(_("The token “%(name)s” is revoked.", name=token.name), "info")
     return redirect(url_for("accounts.profile", _anchor="api-tokens"))
@@ -373,7 +368,7 @@ def delete_account():
         try:
             services.delete_account(_me(), form.password.data)
         except DomainError as error:
-            _field_error(form, error)
+            add_domain_error(form, error)
         else:
             logout_user()
             flash(_("Your account is deleted. Thank you for having been with us."), "info")
@@ -388,7 +383,7 @@ def delete_account():
 @admin_bp.get("/")
 @admin_required
 def users():
-    search = request.args.get("q", "")[:100]
+    search = request.args.get("q", "")[:SEARCH_MAX]
     people = services.list_users(search)
     return render_template(
         "accounts/users.html", people=people, search=search, form=RoleForm(), labels=ROLE_LABELS
@@ -403,7 +398,7 @@ def set_role(user_id: int):
         try:
             person = services.set_role(_me(), user_id, form.role.data)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(
                 _("%(name)s is now: %(role)s.", name=person.name, role=ROLE_LABELS[person.role]),

@@ -1,37 +1,65 @@
-"""The API's input and output: query strings and JSON bodies parsed into what the services take,
-events and registrations turned into JSON, and the one error shape.
+"""The API's schemas: pydantic models for what comes in (query strings, the registration body) and
+what goes out (events, registrations, attendees, the one error shape). They validate the requests
+and the answers (through spectree, in openapi.py) and the OpenAPI document is generated from them,
+so the document says what the code does by construction.
 
 Input is checked strictly (an unknown filter value is a 422 naming the parameter, unlike the HTML
-pages, which ignore it) and every problem found is reported at once, field by field. Rules about
-events and registrations themselves stay in the services; this module only knows shapes. Nothing
-here touches the database, except through the objects the views pass in.
+pages, which ignore it) and every problem found is reported at once, field by field, each with a
+message a person can read (`Problem` below, or the one a validator raises). Rules about events and
+registrations themselves stay in the services; this module only knows shapes. Nothing here touches
+the database, except through the objects the views pass in.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from flask import current_app
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from community.accounts.services import normalise_email
 from community.core.dates import zone
 from community.core.errors import DomainError
 from community.core.i18n import localized
 from community.core.pagination import MAX_PAGE
-from community.core.text import LINE_BREAKERS, TEXT_BREAKERS
+from community.core.text import (
+    EVENT_SLUG_MAX,
+    NAME_MAX,
+    SEARCH_MAX,
+    SHORT_SLUG_MAX,
+    VOUCHER_MAX,
+    is_clean_text,
+    is_single_line,
+    normalise_email,
+    search_term,
+)
 from community.events.models import (
     EVENT_LANGUAGES,
     FORMATS,
     KINDS,
+    QUESTION_KINDS,
     REGISTRATION_STATUSES,
-    Event,
-    Registration,
 )
+from community.events.models import Event as EventRecord
+from community.events.models import Registration as RegistrationRecord
 from community.events.services import AttendeeFilters, EventFilters
 
 LANGUAGES = ("ja", "en")
@@ -42,27 +70,40 @@ MAX_PER_PAGE = 100
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 NUMBER_RE = re.compile(r"^[0-9]{1,9}$")
-# PostgreSQL refuses NUL in text, and no name or answer needs the other control characters (nor
-# U+2028, which breaks e-mail headers): core.text's one rule refuses them here, with a message.
-LINE_CONTROLS = LINE_BREAKERS
-TEXT_CONTROLS = TEXT_BREAKERS
 
-# The document (openapi.py) publishes these as JSON Schema patterns; each says exactly what the
-# code below accepts, in a dialect (ECMA-262) that reads them as Python does. The three regular
-# expressions above are matched whole (fullmatch): in Python, `$` also matches before a final "\n".
+# core.text's rules (is_single_line, is_clean_text) as JSON Schema patterns, for the document;
+# the validators below apply core.text itself, and a test checks the two agree character by
+# character. pydantic matches patterns with Rust's regex crate, whose `$` is the end of the text
+# (in Python's re it also matches before a final "\n"); the document's dialect (ECMA-262) reads
+# them the same way. Lone surrogates are missing: a request holding one never reaches a view.
 #
-# What str.strip() removes and LINE_BREAKERS does not refuse: a name is 1 to 120 characters once
-# these are taken off both ends.
+# What str.strip() removes and a line may hold: a name is 1 to 120 characters once these are
+# taken off both ends.
 _SPACES = r"\x20\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
 _LINE_BREAKERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 _TEXT_BREAKERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029"
 NAME_PATTERN = (
     f"^[{_SPACES}]*[^{_LINE_BREAKERS}{_SPACES}]"
-    f"(?:[^{_LINE_BREAKERS}]{{0,118}}[^{_LINE_BREAKERS}{_SPACES}])?[{_SPACES}]*$"
+    f"(?:[^{_LINE_BREAKERS}]{{0,{NAME_MAX - 2}}}[^{_LINE_BREAKERS}{_SPACES}])?[{_SPACES}]*$"
 )
 LINE_PATTERN = f"^[^{_LINE_BREAKERS}]*$"
 TEXT_PATTERN = f"^[^{_TEXT_BREAKERS}]*$"
-MAX_SEARCH = 100
+# e-mail addresses are checked with email-validator (normalise_email), which refuses the
+# special-use domains: the document says so with a pattern (Rust's regex has no look-ahead, so
+# this one is published, not matched; email-validator is the rule).
+EMAIL_PATTERN = (
+    "^(?!.*[.@](?:"
+    + "|".join("".join(f"[{c.upper()}{c}]" for c in name) for name in SPECIAL_USE_DOMAIN_NAMES)
+    + ")\\.?$)"
+)
+
+
+def _or_empty(pattern: str) -> str:
+    """`pattern`, or nothing at all: the query string's empty value, which means "not given"."""
+    return f"^(?:{pattern.removeprefix('^').removesuffix('$')})?$"
+
+
+# --- errors --------------------------------------------------------------------------------------
 
 
 class ApiError(Exception):
@@ -93,6 +134,10 @@ class ApiError(Exception):
     def invalid(cls, fields: dict[str, str | LazyString]) -> ApiError:
         return cls(422, "invalid", _l("Please correct the fields named."), fields)
 
+    @classmethod
+    def from_validation(cls, error: ValidationError) -> ApiError:
+        return cls.invalid(problems(error))
+
     def as_json(self) -> dict:
         """The body; lazy messages are rendered now, in the locale in force."""
         error: dict = {"code": self.code, "message": str(self.message)}
@@ -101,49 +146,76 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def is_slug(value: str) -> bool:
-    return len(value) <= 80 and SLUG_RE.fullmatch(value) is not None
+@dataclass(frozen=True)
+class Problem:
+    """What a person is told when a field is refused, unless its validator says something more
+    precise (`refuse(message)`)."""
+
+    message: str | LazyString
 
 
-def _arg(args, name: str) -> str | None:
-    """A query parameter as sent; an empty one counts as absent, as an empty form field would.
+REFUSED = "refused"
 
-    Values are not trimmed: ` en` is not `en`, exactly as the document's enums and patterns say.
+
+def refuse(message: str | LazyString | None = None):
+    """Refuse the value being validated, with `message` or else the field's `Problem`."""
+    raise PydanticCustomError(REFUSED, "{message}", {"message": message or ""})
+
+
+def problems(error: ValidationError) -> dict[str, str | LazyString]:
+    """The fields a ValidationError of one of the input models blames, each with its message.
+
+    A field is named as sent (`from`, not `from_`); an answer as `answers.<question id>`, and a
+    key that names no question as `answers`.
     """
-    return args.get(name) or None
+    model = INPUT_MODELS[error.title]
+    found: dict[str, str | LazyString] = {}
+    bad_keys = set()
+    for line in error.errors(include_url=False):
+        loc = line["loc"]
+        name = str(loc[0]) if loc else ""
+        if len(loc) > 2 and loc[2] == "[key]":
+            bad_keys.add(loc[1])
+        elif len(loc) > 1:
+            if loc[1] in bad_keys:
+                continue  # a question that does not exist: its answer is not looked at
+            name = f"{name}.{loc[1]}"[:80]
+        message = (line.get("ctx") or {}).get("message") if line["type"] == REFUSED else None
+        found.setdefault(name, message or _problem(model, str(loc[0]) if loc else ""))
+    return found
 
 
-# --- query strings -------------------------------------------------------------------------------
+def _problem(model: type[BaseModel], name: str) -> str | LazyString:
+    for field_name, info in model.model_fields.items():
+        if name in (field_name, info.alias):
+            for item in info.metadata:
+                if isinstance(item, Problem):
+                    return item.message
+    return _l("Please correct the fields named.")
 
 
-def requested_language(args) -> str:
-    """The language asked for with ?lang, for the answer's texts; English when absent or unknown."""
-    value = _arg(args, "lang")
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+# --- values --------------------------------------------------------------------------------------
+
+Slug = Annotated[str, Field(pattern=SLUG_RE.pattern, max_length=EVENT_SLUG_MAX)]
+_slugs = TypeAdapter(Slug)
 
 
-def _check_language(args, problems: dict) -> str:
-    value = _arg(args, "lang")
-    if value is not None and value not in LANGUAGES:
-        problems["lang"] = _l("Choose ja or en.")
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+def is_slug(value: str) -> bool:
+    try:
+        _slugs.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
-def _choice(args, name: str, allowed: tuple[str, ...], problems: dict) -> str | None:
-    value = _arg(args, name)
-    if value is not None and value not in allowed:
-        problems[name] = _l("Choose one of: %(choices)s.", choices=", ".join(allowed))
-        return None
-    return value
+def _choice(values: tuple[str, ...]) -> Any:
+    """One of `values`, or empty (the same as leaving the parameter out, as a form would send)."""
+    return Literal[(*values, "")]
 
 
-def _number(args, name: str, default: int, low: int, high: int, problems: dict) -> int:
-    value = _arg(args, name)
-    if value is None:
-        return default
-    if not NUMBER_RE.fullmatch(value) or not low <= int(value) <= high:
-        problems[name] = _l("Give a whole number from %(low)d to %(high)d.", low=low, high=high)
-        return default
+def _whole_number(value):
+    if not (isinstance(value, str) and NUMBER_RE.fullmatch(value)):
+        refuse()
     return int(value)
 
 
@@ -151,7 +223,7 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
 
 
-def _moment(args, name: str, problems: dict, *, end: bool) -> datetime | None:
+def _moment(value, *, end: bool) -> datetime:
     """An RFC 3339 date or date-time (ISO 8601) as an aware UTC datetime.
 
     A date means the whole day in DEFAULT_TIMEZONE: `from` is its start, `to` the start of the
@@ -159,9 +231,8 @@ def _moment(args, name: str, problems: dict, *, end: bool) -> datetime | None:
     is read in DEFAULT_TIMEZONE too. Any valid date is accepted, down to 0001-01-01 and up to
     9999-12-31: where UTC would leave the calendar, the bound is the calendar's end.
     """
-    value = _arg(args, name)
-    if value is None:
-        return None
+    if not isinstance(value, str):
+        refuse()
     value = value.upper()  # RFC 3339 allows "t" and "z"; Python's parser wants them upper-case
     try:
         try:
@@ -177,186 +248,441 @@ def _moment(args, name: str, problems: dict, *, end: bool) -> datetime | None:
                 day += timedelta(days=1)
             moment = datetime.combine(day, time(0), tzinfo=zone())
     except ValueError:
-        problems[name] = _l("Give a date (2026-05-31) or a date and time (2026-05-31T18:30+09:00).")
-        return None
+        refuse()
     try:
         return moment.astimezone(UTC)
     except OverflowError:
         return EARLIEST if moment.year == 1 else LATEST
 
 
-@dataclass(frozen=True)
-class EventQuery:
-    filters: EventFilters
-    page: int
-    per_page: int
-    language: str
+PERIOD = (
+    "An RFC 3339 (ISO 8601) date (2026-05-31: the whole day in DEFAULT_TIMEZONE) or date-time "
+    "(2026-05-31T18:30:00+09:00). For people typing them, the seconds and the offset may also "
+    "be left out (2026-05-31T18:30: DEFAULT_TIMEZONE). Empty: not given."
+)
+# What _moment accepts, as the document can say it: a date, a date-time, or nothing.
+_MOMENT = WithJsonSchema(
+    {"type": "string", "anyOf": [{"maxLength": 0}, {"format": "date"}, {"format": "date-time"}]}
+)
+_PERIOD_PROBLEM = Problem(
+    _l("Give a date (2026-05-31) or a date and time (2026-05-31T18:30+09:00).")
+)
+Start = Annotated[
+    datetime | None,
+    BeforeValidator(lambda value: _moment(value, end=False)),
+    _MOMENT,
+    _PERIOD_PROBLEM,
+]
+End = Annotated[
+    datetime | None,
+    BeforeValidator(lambda value: _moment(value, end=True)),
+    _MOMENT,
+    _PERIOD_PROBLEM,
+]
+_LANG_PROBLEM = Problem(_l("Choose ja or en."))
+Lang = Annotated[_choice(LANGUAGES), _LANG_PROBLEM]
 
 
-def parse_event_query(args) -> EventQuery:
-    """The list's filters, page and language; raises ApiError (422) naming every bad parameter."""
-    problems: dict = {}
-    language = _check_language(args, problems)
-    kind = _choice(args, "kind", KINDS, problems)
-    event_format = _choice(args, "format", FORMATS, problems)
-    event_language = _choice(args, "language", EVENT_LANGUAGES, problems)
-    category = _arg(args, "category")
-    if category is not None and (len(category) > 60 or not CATEGORY_RE.fullmatch(category)):
-        problems["category"] = _l("Give a category's short name, such as career.")
-        category = None
-    starts_from = _moment(args, "from", problems, end=False)
-    # A period that ends before it starts is valid input that holds no events.
-    starts_before = _moment(args, "to", problems, end=True)
-    page = _number(args, "page", 1, 1, MAX_PAGE, problems)
-    per_page = _number(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, problems)
-    if problems:
-        raise ApiError.invalid(problems)
-    filters = EventFilters(
-        kind=kind,
-        category=category,
-        format=event_format,
-        language=event_language,
-        starts_from=starts_from,
-        starts_before=starts_before,
+def _choices_problem(values: tuple[str, ...]) -> Problem:
+    return Problem(_l("Choose one of: %(choices)s.", choices=", ".join(values)))
+
+
+def _number_problem(low: int, high: int) -> Problem:
+    return Problem(_l("Give a whole number from %(low)d to %(high)d.", low=low, high=high))
+
+
+def _not_given() -> None:
+    return None
+
+
+# --- query strings -------------------------------------------------------------------------------
+
+
+class Query(BaseModel):
+    """A query string. Values are taken exactly as sent (` en` is not `en`, as the document's
+    enums and patterns say) and an empty one counts as absent, as an empty form field would;
+    a repeated parameter counts once, by its first value. Unknown parameters are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_not_given(cls, data):
+        if not isinstance(data, dict):
+            return data
+        given = {}
+        for name, value in data.items():
+            first = value[0] if isinstance(value, list) and value else value
+            if first not in ("", None, []):
+                given[name] = first
+        return given
+
+
+_LANG_DESCRIPTION = "Language of titles, summaries, names and error messages; empty or absent: en."
+
+
+class LanguageQuery(Query):
+    lang: Lang = Field("en", description=_LANG_DESCRIPTION, examples=["ja"])
+
+    @property
+    def language(self) -> str:
+        return self.lang or DEFAULT_LANGUAGE
+
+    @property
+    def explicit_language(self) -> str | None:
+        return self.lang or None
+
+
+class EventQuery(LanguageQuery):
+    kind: Annotated[_choice(KINDS), _choices_problem(KINDS)] = Field(
+        "", description="Event or workshop.", examples=["workshop"]
     )
-    return EventQuery(filters, page, per_page, language)
+    category: Annotated[
+        str,
+        Field(pattern=_or_empty(CATEGORY_RE.pattern), max_length=SHORT_SLUG_MAX),
+        Problem(_l("Give a category's short name, such as career.")),
+    ] = Field(
+        "",
+        description="A category's slug; an unknown one gives an empty list.",
+        examples=["career"],
+    )
+    format: Annotated[_choice(FORMATS), _choices_problem(FORMATS)] = Field(
+        "", description="Format.", examples=["online"]
+    )
+    language_: Annotated[_choice(EVENT_LANGUAGES), _choices_problem(EVENT_LANGUAGES)] = Field(
+        "",
+        alias="language",
+        description="The event's language; bilingual (ja_en) events match ja and en.",
+        examples=["en"],
+    )
+    from_: Start = Field(
+        default_factory=_not_given,
+        alias="from",
+        description="Events starting then or later. " + PERIOD,
+        examples=["2026-05-01"],
+    )
+    # A period that ends before it starts is valid input that holds no events.
+    to: End = Field(
+        default_factory=_not_given,
+        description="Events starting before then (a date: before the next day). "
+        + PERIOD
+        + " A period ending before it starts holds no events.",
+        examples=["2026-05-31T18:30:00+09:00"],
+    )
+    page: Annotated[
+        int,
+        Field(ge=1, le=MAX_PAGE),
+        BeforeValidator(_whole_number),
+        _number_problem(1, MAX_PAGE),
+    ] = Field(1, description="Page number (empty: 1).", examples=[2])
+    per_page: Annotated[
+        int,
+        Field(ge=1, le=MAX_PER_PAGE),
+        BeforeValidator(_whole_number),
+        _number_problem(1, MAX_PER_PAGE),
+    ] = Field(DEFAULT_PER_PAGE, description="Events per page (empty: 20).", examples=[50])
+
+    @property
+    def filters(self) -> EventFilters:
+        return EventFilters(
+            kind=self.kind or None,
+            category=self.category or None,
+            format=self.format or None,
+            language=self.language_ or None,
+            starts_from=self.from_,
+            starts_before=self.to,
+        )
 
 
-def parse_language_only(args) -> str:
-    return explicit_language(args) or DEFAULT_LANGUAGE
+def _search(value):
+    if not isinstance(value, str) or not is_single_line(value):
+        refuse()
+    return value
 
 
-def explicit_language(args) -> str | None:
-    """?lang when given (422 when it is neither ja nor en), else None."""
-    problems: dict = {}
-    _check_language(args, problems)
-    if problems:
-        raise ApiError.invalid(problems)
-    return _arg(args, "lang")
+class AttendeeQuery(LanguageQuery):
+    status: Annotated[_choice(REGISTRATION_STATUSES), _choices_problem(REGISTRATION_STATUSES)] = (
+        Field("", description="Only this status.", examples=["confirmed"])
+    )
+    ticket_type: Annotated[
+        str,
+        Field(pattern=_or_empty(SLUG_RE.pattern), max_length=SHORT_SLUG_MAX),
+        Problem(_l("There is no such ticket type.")),
+    ] = Field(
+        "",
+        description="Only this ticket type (slug); an unknown one gives an empty list.",
+        examples=["general"],
+    )
+    q: Annotated[
+        str,
+        Field(max_length=SEARCH_MAX, pattern=LINE_PATTERN),
+        BeforeValidator(_search),
+        Problem(_l("Search for at most 100 characters of a name or an e-mail address.")),
+    ] = Field(
+        "",
+        description="Part of a name or e-mail (spaces at either end are ignored).",
+        examples=["sato"],
+    )
+
+    @property
+    def filters(self) -> AttendeeFilters:
+        return AttendeeFilters(
+            search=search_term(self.q),
+            status=self.status or None,
+            ticket_type=self.ticket_type or None,
+        )
 
 
-def parse_attendee_query(args) -> AttendeeFilters:
-    problems: dict = {}
-    _check_language(args, problems)
-    status = _choice(args, "status", REGISTRATION_STATUSES, problems)
-    ticket_type = _arg(args, "ticket_type")
-    if ticket_type is not None and not (len(ticket_type) <= 60 and SLUG_RE.fullmatch(ticket_type)):
-        problems["ticket_type"] = _l("There is no such ticket type.")
-        ticket_type = None
-    search = _arg(args, "q") or ""
-    if len(search) > MAX_SEARCH or LINE_CONTROLS.search(search):
-        problems["q"] = _l("Search for at most 100 characters of a name or an e-mail address.")
-    if problems:
-        raise ApiError.invalid(problems)
-    return AttendeeFilters(search=search.strip(), status=status, ticket_type=ticket_type)
+def requested_language(args) -> str:
+    """The language asked for with ?lang, for the answer's texts; English when absent or unknown.
+    For answers that no view's validation reached (a routing error, a crash)."""
+    value = args.get("lang")
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
 # --- the registration body -----------------------------------------------------------------------
 
 
-@dataclass
-class RegistrationInput:
-    name: str
-    email: str
-    ticket_type: str | None = None
-    answers: dict = field(default_factory=dict)
-    language: str = DEFAULT_LANGUAGE
+def _name(value):
+    if not isinstance(value, str) or not value.strip():
+        refuse(_l("Enter your name."))
+    if len(value.strip()) > NAME_MAX:
+        refuse(_l("Keep the name under 120 characters."))
+    if not is_single_line(value):
+        refuse(_l("Remove the control characters from the name."))
+    return value
 
 
-def _check_answers(raw, problems: dict) -> dict:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        problems["answers"] = _l("Give the answers as an object keyed by question id.")
-        return {}
-    answers = {}
-    for key, value in raw.items():
-        name = f"answers.{key}"[:80]
-        if not NUMBER_RE.fullmatch(key):
-            problems["answers"] = _l("There is no such question.")
-            continue
-        values = value if isinstance(value, list) else [value]
-        if not all(item is None or isinstance(item, str) for item in values):
-            problems[name] = _l("Give the answer as a text or a list of texts.")
-            continue
-        if any(item and TEXT_CONTROLS.search(item) for item in values):
-            problems[name] = _l("Remove the control characters from the answer.")
-            continue
-        answers[key] = value
-    return answers
+def _email(value):
+    if not isinstance(value, str) or not is_single_line(value):
+        refuse(_l("Enter a valid e-mail address."))
+    try:
+        normalise_email(value)
+    except DomainError as error:
+        refuse(error.message)
+    return value
 
 
-def parse_registration(body, query_language: str | None) -> RegistrationInput:
-    """The JSON body of a registration; raises ApiError (400 or 422) naming every bad field.
+def _question_id(value):
+    if not (isinstance(value, str) and NUMBER_RE.fullmatch(value)):
+        refuse(_l("There is no such question."))
+    return value
 
-    `voucher` is reserved for the sponsorship vouchers: accepted when it is a string, not used yet.
-    """
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", _l("Send a JSON object with name and email."))
-    problems: dict = {}
 
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        problems["name"] = _l("Enter your name.")
-    elif len(name.strip()) > 120:
-        problems["name"] = _l("Keep the name under 120 characters.")
-    elif LINE_CONTROLS.search(name):
-        problems["name"] = _l("Remove the control characters from the name.")
+def _answer(value):
+    values = value if isinstance(value, list) else [value]
+    if not all(item is None or isinstance(item, str) for item in values):
+        refuse(_l("Give the answer as a text or a list of texts."))
+    if not all(is_clean_text(item) for item in values if item):
+        refuse(_l("Remove the control characters from the answer."))
+    return value
 
-    email = body.get("email")
-    if not isinstance(email, str) or LINE_CONTROLS.search(email):
-        problems["email"] = _l("Enter a valid e-mail address.")
-    else:
-        try:
-            normalise_email(email)
-        except DomainError as error:
-            problems["email"] = error.message
 
-    ticket_type = body.get("ticket_type")
-    if ticket_type is not None and not (
-        isinstance(ticket_type, str)
-        and (not ticket_type or (len(ticket_type) <= 60 and SLUG_RE.fullmatch(ticket_type)))
-    ):
-        problems["ticket_type"] = _l("There is no such ticket type.")
+def _question_ids_only(schema: dict) -> None:
+    """pydantic describes a dict's constrained keys with patternProperties, which lets any other
+    key through; the code refuses them: say so."""
+    for branch in schema.get("anyOf", [schema]):
+        patterns = branch.pop("patternProperties", None)
+        if patterns:
+            [(pattern, value_schema)] = patterns.items()
+            branch["propertyNames"] = {"pattern": pattern}
+            branch["additionalProperties"] = value_schema
 
-    answers = _check_answers(body.get("answers"), problems)
 
-    voucher = body.get("voucher")
-    if voucher is not None and not (isinstance(voucher, str) and len(voucher) <= 100):
-        problems["voucher"] = _l("Give the voucher code as a text.")
+Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
+Answer = Annotated[Text | list[Text | None] | None, BeforeValidator(_answer)]
+QuestionId = Annotated[str, Field(pattern=NUMBER_RE.pattern), BeforeValidator(_question_id)]
 
-    language = body.get("language")
-    if language is not None and language not in LANGUAGES:
-        problems["language"] = _l("Choose ja or en.")
 
-    if problems:
-        raise ApiError.invalid(problems)
-    return RegistrationInput(
-        name=name,
-        email=email,
-        ticket_type=ticket_type or None,
-        answers=answers,
-        language=language or query_language or DEFAULT_LANGUAGE,
+class RegistrationRequest(BaseModel):
+    """`voucher` is a code that a domain above events gives a meaning (events/offers.py): it
+    may lower the price or give a place outside the ticket's quota; a code nobody knows is a 422
+    on `voucher`. Unknown properties are ignored."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Hana Sato",
+                    "email": "hana.sato@example.com",
+                    "ticket_type": "general",
+                    "language": "ja",
+                }
+            ]
+        },
     )
+
+    name: Annotated[
+        str,
+        Field(min_length=1, pattern=NAME_PATTERN),
+        BeforeValidator(_name),
+        Problem(_l("Enter your name.")),
+    ] = Field(
+        description="1 to 120 characters once spaces at either end are removed (the name is "
+        "kept without them); no control characters, line or paragraph separators."
+    )
+    email: Annotated[
+        str,
+        Field(json_schema_extra={"format": "email", "pattern": EMAIL_PATTERN}),
+        BeforeValidator(_email),
+        Problem(_l("Enter a valid e-mail address.")),
+    ] = Field(description="Not at a special-use domain (RFC 6761: .test, .local, …).")
+    ticket_type: Annotated[
+        Annotated[str, Field(pattern=_or_empty(SLUG_RE.pattern), max_length=SHORT_SLUG_MAX)] | None,
+        Problem(_l("There is no such ticket type.")),
+    ] = Field(None, description="A ticket type's slug; may be left out when one type is on sale.")
+    answers: Annotated[
+        dict[QuestionId, Answer] | None,
+        Problem(_l("Give the answers as an object keyed by question id.")),
+    ] = Field(
+        None,
+        description="Question id → the answer: a text, or a list of option values for multiple "
+        "choice. No control characters other than tabs and line breaks.",
+        json_schema_extra=_question_ids_only,
+    )
+    voucher: Annotated[
+        Annotated[str, Field(max_length=VOUCHER_MAX)] | None,
+        Problem(_l("Give the voucher code as a text.")),
+    ] = Field(
+        None,
+        description="A voucher code (a partner's free seat, a discount); unknown codes are "
+        "refused with a 422 on `voucher`.",
+    )
+    language: Annotated[Literal[LANGUAGES] | None, _LANG_PROBLEM] = Field(
+        None, description="The registrant's language for e-mails; default ?lang, else en."
+    )
+
+
+INPUT_MODELS: dict[str, type[BaseModel]] = {
+    model.__name__: model
+    for model in (LanguageQuery, EventQuery, AttendeeQuery, RegistrationRequest)
+}
 
 
 # --- output --------------------------------------------------------------------------------------
 
 
-def _local(moment: datetime | None, event: Event) -> str | None:
+class ErrorDetail(BaseModel):
+    code: str = Field(
+        description="Machine-readable: invalid, not_found, conflict, registration_closed, busy, "
+        "payment_unavailable, unauthorized, bad_request, or the HTTP status for routing errors "
+        "(e.g. 404, 405, 413, 429, 500)."
+    )
+    message: str = Field(description="For people, in the language of ?lang (English by default).")
+    fields: dict[str, str] | None = Field(
+        None,
+        description="Input at fault → what is wrong with it. Answers to questions are named "
+        "answers.<question id>.",
+    )
+
+
+class Error(BaseModel):
+    error: ErrorDetail
+
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class TicketType(BaseModel):
+    slug: str
+    name: str
+    price_minor: Count = Field(
+        description="In the currency's minor unit (JPY has none: 5000 is ¥5,000). 0 is free."
+    )
+    currency: Annotated[str, Field(pattern="^[A-Z]{3}$")]
+    members_only: bool
+    places_left: Count
+
+
+class Event(BaseModel):
+    slug: Slug
+    title: str = Field(description="In ?lang, or the other language.")
+    summary: str
+    kind: Literal[KINDS]
+    category: str | None = Field(description="The category's slug.")
+    format: Literal[FORMATS]
+    language: Literal[EVENT_LANGUAGES]
+    starts_at: datetime = Field(description="ISO 8601 with the offset of the event's time zone.")
+    ends_at: datetime
+    timezone: str = Field(description="IANA name, e.g. Asia/Tokyo.")
+    capacity: Count
+    places_left: Count
+    status: Literal["published", "cancelled"]
+    url: AnyUrl
+    ics_url: AnyUrl
+    ticket_types: list[TicketType]
+
+
+class QuestionOption(BaseModel):
+    value: str
+    label: str
+
+
+class Question(BaseModel):
+    id: int
+    kind: Literal[QUESTION_KINDS]
+    label: str
+    required: bool
+    options: list[QuestionOption]
+
+
+class EventDetail(Event):
+    """One event, with the questions a registration answers."""
+
+    questions: list[Question]
+
+
+class EventPage(BaseModel):
+    events: list[Event]
+    page: Annotated[int, Field(ge=1)]
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+    next: AnyUrl | None = Field(description="The next page, absolute; null on the last page.")
+
+
+class RegistrationResult(BaseModel):
+    id: int
+    status: Literal["confirmed", "waitlisted", "awaiting_payment"]
+    checkout_url: AnyUrl | None = Field(
+        None,
+        description="Where to pay (Stripe Checkout, or the sandbox's test page), present when "
+        "status is awaiting_payment.",
+    )
+
+
+class Attendee(BaseModel):
+    id: int
+    name: str
+    email: str
+    status: Literal[REGISTRATION_STATUSES]
+    ticket_type: str = Field(description="The ticket type's slug.")
+    created_at: datetime
+    checked_in_at: datetime | None
+
+
+class AttendeeList(BaseModel):
+    event: str = Field(description="The event's slug.")
+    attendees: list[Attendee]
+
+
+class Document(RootModel[dict[str, Any]]):
+    """An OpenAPI 3.1 document."""
+
+
+def _local(moment: datetime | None, event: EventRecord) -> str | None:
     """ISO 8601 in the event's own zone, so that the offset tells the reader the local time."""
     if moment is None:
         return None
     return moment.astimezone(zone(event.timezone)).isoformat()
 
 
-def event_urls(event: Event) -> tuple[str, str]:
+def event_urls(event: EventRecord) -> tuple[str, str]:
     base = current_app.config["BASE_URL"]
     path = f"/events/{quote(event.slug)}"
     return base + path, f"{base}{path}.ics"
 
 
-def event_json(event: Event, language: str) -> dict:
+def event_json(event: EventRecord, language: str) -> dict:
     """An event as the list shows it. Touches only columns, the joined category and the ticket
     types loaded with the event: no query per event."""
     url, ics_url = event_urls(event)
@@ -390,7 +716,7 @@ def event_json(event: Event, language: str) -> dict:
     }
 
 
-def event_detail_json(event: Event, language: str) -> dict:
+def event_detail_json(event: EventRecord, language: str) -> dict:
     """One event: the list's fields plus the questions a registration answers."""
     data = event_json(event, language)
     data["questions"] = [
@@ -409,14 +735,16 @@ def event_detail_json(event: Event, language: str) -> dict:
     return data
 
 
-def registration_result_json(registration: Registration, checkout_url: str | None = None) -> dict:
+def registration_result_json(
+    registration: RegistrationRecord, checkout_url: str | None = None
+) -> dict:
     result = {"id": registration.id, "status": registration.status}
     if checkout_url:
         result["checkout_url"] = checkout_url  # where an awaiting_payment person pays
     return result
 
 
-def attendee_json(registration: Registration, event: Event) -> dict:
+def attendee_json(registration: RegistrationRecord, event: EventRecord) -> dict:
     return {
         "id": registration.id,
         "name": registration.name,

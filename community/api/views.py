@@ -1,15 +1,19 @@
 """The JSON API's routes under /api: public event reads, registration, organisers' attendee lists,
-and the OpenAPI document. Parsing and serialising live in schemas.py, the rules in the services.
+and the OpenAPI document. Each route declares its input and its answers with the schemas of
+schemas.py through spectree (`api.validate`, openapi.py), which validates both and generates the
+document from them; the route's docstring is its summary there. The rules live in the services.
 
-Every answer is JSON. Errors raised here (ApiError, DomainError) become
+Every answer is JSON. Errors raised here (ApiError, DomainError, refused input) become
 `{"error": {"code", "message", "fields"?}}` in the language of `?lang` (English by default);
 routing errors and crashes get the same shape from core.views.render_error, and
 `speak_the_api_language` below puts their message in `?lang` too (core renders it in the site's
 language) and gives a 405 its `Allow` header back.
 
-Cross-origin reads are allowed for the public GET endpoints only, and only for the exact origins in
-CORS_ORIGINS, without credentials. Registrations are not open to browsers on other sites: they
-must send `Content-Type: application/json`, which needs a preflight that is never granted.
+Cross-origin reads are allowed for the public GET endpoints only, and only for the origins in
+CORS_ORIGINS, without credentials: Flask-Cors reads CORS_ORIGINS from the app's config on each
+request and compares origins ignoring case (schemes and host names are case-insensitive).
+Registrations are not open to browsers on other sites: they must send
+`Content-Type: application/json`, which needs a preflight that is never granted.
 """
 
 from __future__ import annotations
@@ -19,12 +23,25 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
+from flask_cors import cross_origin
 from werkzeug.exceptions import MethodNotAllowed
 
 from community.accounts.services import user_for_api_token
 from community.api import schemas
-from community.api.openapi import build_document
-from community.api.schemas import ApiError
+from community.api.openapi import RETRY_AFTER, Answers, api, header, served_document
+from community.api.schemas import (
+    ApiError,
+    AttendeeList,
+    AttendeeQuery,
+    Document,
+    Error,
+    EventDetail,
+    EventPage,
+    EventQuery,
+    LanguageQuery,
+    RegistrationRequest,
+    RegistrationResult,
+)
 from community.core.errors import DomainError
 from community.core.pagecache import micro_cached
 from community.core.views import ERROR_TITLES
@@ -35,6 +52,16 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 CROSS_ORIGIN_READS = frozenset({"api.list_events", "api.get_event", "api.openapi_document"})
 BEARER_CHALLENGE = 'Bearer realm="community"'
+
+# The answers every route may give besides its own.
+INVALID = (Error, "Invalid input; `fields` names every parameter or field at fault.")
+NO_EVENT = (Error, "No such published event.")
+# core.views refuses these before any view runs, on every route.
+UNREADABLE = (
+    Error,
+    "bad_request: the request holds a NUL byte or a lone surrogate (in the path, the query or "
+    "the body).",
+)
 
 
 def _no_such_event() -> ApiError:
@@ -62,6 +89,27 @@ def _error_response(error: ApiError):
         response = jsonify(error.as_json())
     response.status_code = error.status
     response.headers.update(error.headers)
+    return response
+
+
+# The origins come from the app's CORS_ORIGINS (config.py always sets it; empty: none). The
+# preflight grants GET only, so a registration (POST, JSON) from another site is never allowed.
+shared_with_the_communitys_sites = cross_origin(
+    methods=["GET", "OPTIONS"],
+    allow_headers=["Accept", "Accept-Language"],
+    max_age=600,
+    supports_credentials=False,
+    always_send=False,
+    vary_header=False,  # added below on every answer, whether the origin matched or not
+)
+
+
+@bp.after_request
+def vary_on_origin(response):
+    if request.endpoint in CROSS_ORIGIN_READS:
+        # The answer depends on the Origin header: a shared cache must not hand one site's to
+        # another.
+        response.vary.add("Origin")
     return response
 
 
@@ -93,30 +141,21 @@ def speak_the_api_language(response):
     return response
 
 
-@bp.after_request
-def allow_cross_origin_reads(response):
-    if request.endpoint not in CROSS_ORIGIN_READS:
-        return response
-    # The answer depends on the Origin header: a shared cache must not hand one site's to another.
-    response.vary.add("Origin")
-    origin = request.headers.get("Origin")
-    if origin and origin in current_app.config["CORS_ORIGINS"]:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        if request.method == "OPTIONS":
-            response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Accept, Accept-Language"
-            response.headers["Access-Control-Max-Age"] = "600"
-    return response
-
-
 # --- public reads --------------------------------------------------------------------------------
 
 
 @bp.get("/v1/events")
+@shared_with_the_communitys_sites
 @micro_cached
 @json_view
-def list_events():
-    query = schemas.parse_event_query(request.args)
+@api.validate(
+    resp=Answers(
+        HTTP_200=(EventPage, "One page of events."), HTTP_400=UNREADABLE, HTTP_422=INVALID
+    ),
+    operation_id="listEvents",
+)
+def list_events(query: EventQuery):
+    """Upcoming published and cancelled events, soonest first."""
     page = events.list_events(
         query.filters, page=query.page, per_page=query.per_page, with_tickets=True
     )
@@ -137,41 +176,110 @@ def list_events():
 
 
 @bp.get("/v1/events/<slug>")
+@shared_with_the_communitys_sites
 @micro_cached
 @json_view
-def get_event(slug: str):
-    language = schemas.parse_language_only(request.args)
+@api.validate(
+    resp=Answers(
+        HTTP_200=(EventDetail, "The event."),
+        HTTP_400=UNREADABLE,
+        HTTP_404=NO_EVENT,
+        HTTP_422=INVALID,
+    ),
+    operation_id="getEvent",
+)
+def get_event(slug: str, query: LanguageQuery):
+    """One published or cancelled event, with its questions."""
     event = events.get_published_event(slug) if schemas.is_slug(slug) else None
     if event is None:
         raise _no_such_event()
-    return jsonify(schemas.event_detail_json(event, language))
+    return jsonify(schemas.event_detail_json(event, query.language))
 
 
 # --- registering ---------------------------------------------------------------------------------
 
 
-@bp.post("/v1/events/<slug>/registrations")
-@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
-@json_view
-def register(slug: str):
-    if not schemas.is_slug(slug):
-        raise _no_such_event()
-    query_language = schemas.explicit_language(request.args)
-    body = _json_body()
+def _registration_checks(view):
+    """What is answered before the input is validated: an event that cannot exist (404), and a
+    body nested too deep for the JSON parser (400: it gives up with RecursionError, which is not
+    the ValueError a malformed body raises)."""
+
+    @wraps(view)
+    def wrapper(slug: str, **kwargs):
+        if not schemas.is_slug(slug):
+            raise _no_such_event()
+        try:
+            request.get_json(silent=True)  # parsed once: the validation reuses it
+        except RecursionError:
+            raise ApiError(
+                400, "bad_request", _l("Send a JSON object with Content-Type: application/json.")
+            ) from None
+        return view(slug, **kwargs)
+
+    return wrapper
+
+
+def _registration_input(request, response, error, instance, adapter) -> None:
+    """spectree's `before` hook for registrations, in the order the answers always came: a bad
+    query string (422), a body that is not a JSON object (400), then the body's fields (422), in
+    the body's `language` when ?lang does not say."""
+    if error is not None and error.title != RegistrationRequest.__name__:
+        raise ApiError.from_validation(error)
+    body = request.get_json(silent=True) if request.is_json else None
     if body is None:
         raise ApiError(
             400, "bad_request", _l("Send a JSON object with Content-Type: application/json.")
         )
-    if query_language is None and isinstance(body, dict) and body.get("language") in ("ja", "en"):
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", _l("Send a JSON object with name and email."))
+    if not request.args.get("lang") and body.get("language") in schemas.LANGUAGES:
         g.api_language = body["language"]
-    data = schemas.parse_registration(body, query_language)
+    if error is not None:
+        raise ApiError.from_validation(error)
+
+
+@bp.post("/v1/events/<slug>/registrations")
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"])
+@json_view
+@_registration_checks
+@api.validate(
+    resp=Answers(
+        HTTP_201=(RegistrationResult, "Registered."),
+        HTTP_400=(
+            Error,
+            "bad_request: the body is not a JSON object (or not JSON, or not sent as "
+            "application/json), or the request holds a NUL byte or a lone surrogate.",
+        ),
+        HTTP_404=NO_EVENT,
+        HTTP_409=(Error, "This e-mail address is already registered."),
+        HTTP_410=(Error, "Registration is closed, or the event is cancelled."),
+        HTTP_413=(Error, "The body is too large."),
+        HTTP_422=INVALID,
+        HTTP_429=(Error, "Too many registrations from this address; wait a minute."),
+        HTTP_503=(
+            Error,
+            "busy: the database was too busy; try again. payment_unavailable: the payment page "
+            "could not be opened (the place held was given up; register again later).",
+        ),
+        headers={503: RETRY_AFTER},
+    ),
+    before=_registration_input,
+    operation_id="register",
+)
+def register(slug: str, query: LanguageQuery, json: RegistrationRequest):
+    """Register a guest: confirmed, waitlisted when full, or awaiting_payment for a paid ticket.
+
+    Not open to browsers on other sites (no CORS): call it from a server. Rate-limited per
+    client address (RATELIMIT_REGISTER).
+    """
     registration = events.register_for_event(
         slug,
-        name=data.name,
-        email=data.email,
-        ticket_type=data.ticket_type,
-        answers=data.answers,
-        language=data.language,
+        name=json.name,
+        email=json.email,
+        ticket_type=json.ticket_type or None,
+        answers=json.answers or {},
+        language=json.language or query.explicit_language or schemas.DEFAULT_LANGUAGE,
+        voucher=json.voucher,
     )
     checkout_url = None
     if registration.status == "awaiting_payment":
@@ -186,17 +294,6 @@ def register(slug: str):
     return jsonify(schemas.registration_result_json(registration, checkout_url)), 201
 
 
-def _json_body():
-    """The parsed body, or None when it is not JSON (wrong type, malformed, or nested too deep)."""
-    if not request.is_json:
-        return None
-    try:
-        return request.get_json(silent=True)
-    except RecursionError:
-        # json.loads gives up on thousands of nested brackets with RecursionError, not ValueError.
-        return None
-
-
 # --- organisers ----------------------------------------------------------------------------------
 
 
@@ -207,32 +304,56 @@ def _bearer_token() -> str | None:
     return token.strip()
 
 
-def _organiser():
-    """The token's organiser or admin; 401 with a Bearer challenge otherwise."""
-    token = _bearer_token()
-    user = user_for_api_token(token) if token else None
-    if user is not None:
-        return user
-    if token is None:
-        message = _l("Send an API token: Authorization: Bearer <token>.")
-        challenge = BEARER_CHALLENGE
-    else:
-        message = _l("This API token is not valid or was revoked.")
-        challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
-    raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
+def organisers_only(view):
+    """The token's organiser or admin in g.organiser, before the input is looked at; 401 with a
+    Bearer challenge otherwise."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        token = _bearer_token()
+        user = user_for_api_token(token) if token else None
+        if user is None:
+            if token is None:
+                message = _l("Send an API token: Authorization: Bearer <token>.")
+                challenge = BEARER_CHALLENGE
+            else:
+                message = _l("This API token is not valid or was revoked.")
+                challenge = f'{BEARER_CHALLENGE}, error="invalid_token"'
+            raise ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
+        g.organiser = user
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 @bp.get("/v1/events/<slug>/attendees")
 @json_view
-def attendees(slug: str):
-    organiser = _organiser()
-    filters = schemas.parse_attendee_query(request.args)
+@organisers_only
+@api.validate(
+    resp=Answers(
+        HTTP_200=(AttendeeList, "The registrations."),
+        HTTP_400=UNREADABLE,
+        HTTP_401=(Error, "No token, or a token that is unknown or revoked."),
+        HTTP_404=(Error, "No such event among those this token's owner runs."),
+        HTTP_422=INVALID,
+        headers={401: {"WWW-Authenticate": header("The Bearer challenge.", required=True)}},
+    ),
+    security={"bearerAuth": []},
+    operation_id="listAttendees",
+)
+def attendees(slug: str, query: AttendeeQuery):
+    """The event's registrations, in queue order (organisers only).
+
+    Needs an API token of one of the event's organisers or of an admin, made on the profile
+    page. Another organiser's event answers 404, as if it did not exist.
+    """
+    organiser = g.organiser
     event = events.find_visible_event(slug, organiser) if schemas.is_slug(slug) else None
     # Someone else's event answers exactly like a missing one: a token does not reveal which
     # events, drafts included, exist.
     if event is None or not events.can_manage(organiser, event):
         raise _no_such_event()
-    rows = events.attendees(event, filters)
+    rows = events.attendees(event, query.filters)
     response = jsonify(
         {
             "event": event.slug,
@@ -248,5 +369,15 @@ def attendees(slug: str):
 
 
 @bp.get("/openapi.json")
+@shared_with_the_communitys_sites
+@api.validate(
+    resp=Answers(HTTP_200=(Document, "OpenAPI 3.1.")),
+    skip_validation=True,  # it takes no input, and it is generated from the schemas
+    # It refuses nothing, so no 422 is listed: spectree adds the refusal's answer only for a
+    # status not already described.
+    validation_error_status=200,
+    operation_id="openapiDocument",
+)
 def openapi_document():
-    return jsonify(build_document(current_app.config["BASE_URL"]))
+    """This document."""
+    return jsonify(served_document())

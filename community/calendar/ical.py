@@ -12,18 +12,18 @@ Each VEVENT is built once per change of its event and then reused from `Componen
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from cachetools import LRUCache
 from icalendar import Calendar, Timezone, vCalAddress, vText
 from icalendar import Event as VEvent
 
 from community.calendar.links import event_location
+from community.core.cache import SharedCache
 from community.core.text import one_line, plain_text
 from community.events.models import Event
 
@@ -248,22 +248,11 @@ class ComponentCache:
     an unchanged event is never built twice. Bounded: the least recently used go first."""
 
     def __init__(self, max_entries: int = 20_000) -> None:
-        self._entries: OrderedDict[tuple, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: SharedCache[tuple, bytes] = SharedCache(LRUCache(maxsize=max_entries))
         self.max_entries = max_entries
 
     def get_or_build(self, key: tuple, build: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        built = build()
-        with self._lock:
-            self._entries[key] = built
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return built
+        return self._entries.get_or_build(key, build)
 
     def __len__(self) -> int:
         return len(self._entries)

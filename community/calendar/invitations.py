@@ -3,7 +3,8 @@ person gets a confirmed place or their event moves, METHOD:CANCEL when the place
 whole event is gone. Each is written in the recipient's language.
 
 The calendar itself is built by `ical.invitation` (same UID and SEQUENCE as the feeds); which
-e-mails carry one is decided here. Nothing here sends mail: events/notify.py asks for the parts.
+e-mails carry one is decided here. Nothing here sends mail: events/notify.py asks for the parts,
+through its `mail_parts` hook (the calendar's `init_app` registers `calendar_parts`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from community.calendar.site import site_for
 from community.core.db import utcnow
 from community.core.mail import Attachment
 from community.events.models import Registration
-from community.events.notify import manage_url, register_mail_parts
+from community.events.notify import manage_url
 
 # E-mails that put the event in the person's calendar, or update it there.
 REQUEST_KINDS = frozenset({"confirmed", "promoted", "event_changed"})
@@ -74,8 +75,3 @@ def calendar_parts(kind: str, registration: Registration) -> tuple[Attachment, .
         # that for a second invitation, while this one stays a plain file everywhere.
         Attachment(FILENAME, body, "application", "ics", {"name": FILENAME}),
     )
-
-
-def register() -> None:
-    """Hook the invitations into the events domain's e-mails (events never imports calendar)."""
-    register_mail_parts("calendar", calendar_parts)

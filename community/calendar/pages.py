@@ -5,7 +5,7 @@ page, sending a guest their feed's address by e-mail, and rotating private addre
 The feeds themselves are served by views.py; the link builders are in links.py and reach the
 templates of other domains as template globals registered here (events never imports calendar).
 The profile and manage pages get their private-feed section through the hooks that accounts and
-events offer (`register()` below, called from create_app).
+events offer (registered by the calendar's `init_app`).
 """
 
 from __future__ import annotations
@@ -249,11 +249,3 @@ def rotate_guest_feed(token: str):
         "success",
     )
     return redirect(url_for("calendar_pages.index"))
-
-
-def register() -> None:
-    from community.accounts.sections import register_profile_section
-    from community.events.sections import register_manage_section
-
-    register_profile_section("calendar", profile_section)
-    register_manage_section("calendar", manage_section)

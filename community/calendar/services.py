@@ -20,12 +20,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import LRUCache
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
@@ -34,9 +33,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from community.accounts.models import User
 from community.calendar import ical, links
 from community.calendar.models import FeedVersion, PrivateFeed
-from community.core.db import db, replace_secret, utcnow
+from community.core.cache import SharedCache
+from community.core.db import db, utcnow
 from community.core.errors import Busy
 from community.core.mail import send_mail
+from community.core.transaction import replace_secret
 from community.core.urls import external_url
 from community.events import services as events
 from community.events.models import Event, Registration
@@ -75,40 +76,34 @@ def public_scope(name: str | None) -> Scope | None:
 
 @dataclass(frozen=True)
 class Served:
-    """A feed as it stands: its ETag and modification time, and its bytes unless the request's
-    ETag matched (then `body` is None and nothing was built)."""
+    """A feed as it stands: its ETag and modification time, and its bytes unless the client
+    already holds them (`unchanged(etag, modified_at)` said so: then `body` is None and nothing
+    was built)."""
 
     etag: str
     modified_at: datetime
     body: bytes | None
 
 
+def _body_size(served: Served) -> int:
+    return len(served.body or b"")
+
+
 class FeedStore:
-    """Served feeds' bytes per process, by feed and fingerprint, within a byte budget."""
+    """Served feeds' bytes per process, by feed and fingerprint, within a byte budget: the least
+    recently used go first."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self._entries: OrderedDict[tuple[str, str], Served] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        self._entries: SharedCache[tuple[str, str], Served] = SharedCache(
+            LRUCache(maxsize=max_bytes, getsizeof=_body_size)
+        )
         self.max_bytes = max_bytes
 
     def get(self, key: str, fingerprint: str) -> Served | None:
-        with self._lock:
-            found = self._entries.get((key, fingerprint))
-            if found is not None:
-                self._entries.move_to_end((key, fingerprint))
-            return found
+        return self._entries.get((key, fingerprint))
 
     def put(self, key: str, fingerprint: str, served: Served) -> None:
-        with self._lock:
-            old = self._entries.pop((key, fingerprint), None)
-            if old is not None:
-                self._size -= len(old.body or b"")
-            self._entries[(key, fingerprint)] = served
-            self._size += len(served.body or b"")
-            while self._size > self.max_bytes and len(self._entries) > 1:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= len(dropped.body or b"")
+        self._entries.put((key, fingerprint), served)
 
 
 class Caches:
@@ -147,7 +142,7 @@ def _serve(
     key: str,
     fingerprint: str,
     newest: datetime | None,
-    if_none_match: Callable[[str], bool],
+    unchanged: Callable[[str, datetime], bool],
     build: Callable[[], bytes],
 ) -> Served:
     served = caches().feeds.get(key, fingerprint)
@@ -163,7 +158,11 @@ def _serve(
         served = Served(served.etag, _record(key, fingerprint, served.etag, newest), served.body)
         caches().feeds.put(key, fingerprint, served)
         return served
-    if recorded is not None and recorded.inputs == fingerprint and if_none_match(recorded.etag):
+    if (
+        recorded is not None
+        and recorded.inputs == fingerprint
+        and unchanged(recorded.etag, recorded.modified_at)
+    ):
         return Served(recorded.etag, recorded.modified_at, None)
     body = build()
     etag = _etag(body)
@@ -215,7 +214,7 @@ def public_feed(
     site: ical.Site,
     header: bytes,
     *,
-    if_none_match: Callable[[str], bool] = lambda etag: False,
+    unchanged: Callable[[str, datetime], bool] = lambda etag, modified_at: False,
 ) -> Served:
     filters = events.EventFilters(
         kind=scope.kind, category=scope.category_slug, starts_from=window_start()
@@ -230,7 +229,7 @@ def public_feed(
             found, site, header=header, cache=caches().components, max_bytes=MAX_FEED_BYTES
         )
 
-    return _serve(key, fingerprint, digest.newest, if_none_match, build)
+    return _serve(key, fingerprint, digest.newest, unchanged, build)
 
 
 def build_from_scratch(found: list[Event], site: ical.Site, header: bytes) -> bytes:
@@ -243,7 +242,7 @@ def event_feed(
     site: ical.Site,
     header: bytes,
     *,
-    if_none_match: Callable[[str], bool] = lambda etag: False,
+    unchanged: Callable[[str, datetime], bool] = lambda etag, modified_at: False,
 ) -> Served:
     category = event.category
     rows = [
@@ -260,7 +259,7 @@ def event_feed(
         key,
         _fingerprint(header, site, _lines(rows)),
         event.updated_at,
-        if_none_match,
+        unchanged,
         lambda: ical.feed([event], site, header=header, cache=caches().components),
     )
 
@@ -411,7 +410,7 @@ def private_feed(
     header: bytes,
     manage_url: Callable[[Registration], str],
     *,
-    if_none_match: Callable[[str], bool] = lambda etag: False,
+    unchanged: Callable[[str, datetime], bool] = lambda etag, modified_at: False,
 ) -> Served:
     owner = feed_owner(feed)
     registrations = _owned_registrations(owner)
@@ -450,7 +449,7 @@ def private_feed(
             max_bytes=MAX_FEED_BYTES,
         )
 
-    return _serve(key, fingerprint, newest, if_none_match, build)
+    return _serve(key, fingerprint, newest, unchanged, build)
 
 
 # --- personal data --------------------------------------------------------------------------------
@@ -467,9 +466,3 @@ def erase_feeds(user: User) -> None:
             or_(PrivateFeed.user_id == user.id, PrivateFeed.email == user.email)
         )
     )
-
-
-def register() -> None:
-    from community.accounts.services import register_personal_data
-
-    register_personal_data("calendar", export_feeds, erase_feeds)

@@ -2,16 +2,20 @@
 and the private `/calendar/u/<token>.ics`.
 
 Each answer carries a strong ETag computed from its bytes and a Last-Modified that never goes
-back; a matching If-None-Match (or, without one, If-Modified-Since) is answered 304. Feeds are
+back. Werkzeug answers the conditional request: a matching If-None-Match, or without one an
+If-Modified-Since no earlier than Last-Modified, gets a 304. The services ask Werkzeug's rule
+first, so that a feed the client already holds is not even built. Feeds are
 never compressed: several calendar clients mishandle compressed feeds, and `no-transform` asks
 proxies not to either.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, abort, current_app, request
 from flask_babel import gettext as _
-from werkzeug.http import http_date
+from werkzeug.http import is_resource_modified, quote_etag
 
 from community.calendar import services
 from community.calendar.site import header_for, site_for
@@ -36,32 +40,48 @@ def _source_url() -> str:
     return current_app.config["BASE_URL"] + request.path + query
 
 
-def _if_none_match(etag: str) -> bool:
-    tags = request.if_none_match
-    return bool(tags) and (tags.star_tag or tags.contains_weak(etag))
+# A feed is only ever read: the conditions of a read decide (If-None-Match, else
+# If-Modified-Since). If-Match and If-Unmodified-Since guard writes, and Werkzeug would refuse
+# even `If-Match: *` with a 412; they are ignored, as Range is (feeds are served whole).
+_READ_CONDITIONS = ("REQUEST_METHOD", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 
-def _respond(served: services.Served, *, private: bool, filename: str) -> Response:
-    headers = {
-        "ETag": f'"{served.etag}"',
-        "Last-Modified": http_date(served.modified_at),
-        "Cache-Control": f"{'private' if private else 'public'}, max-age={MAX_AGE}, no-transform",
-    }
-    if private:
-        headers["X-Robots-Tag"] = "noindex, nofollow"
-    since = request.if_modified_since
-    not_modified = _if_none_match(served.etag) or (
-        not request.if_none_match
-        and since is not None
-        and served.modified_at.replace(microsecond=0) <= since
+def _read_conditions() -> dict[str, str]:
+    return {name: request.environ[name] for name in _READ_CONDITIONS if name in request.environ}
+
+
+def _unchanged(etag: str, modified_at: datetime) -> bool:
+    """Whether the client already holds the feed with this ETag and modification time, by the
+    rule `make_conditional` applies below (Werkzeug's)."""
+    return not is_resource_modified(
+        _read_conditions(), etag=quote_etag(etag), last_modified=modified_at
     )
-    if not_modified or served.body is None:
-        return Response(status=304, headers=headers)
-    headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return Response(served.body, status=200, headers=headers, content_type=_CONTENT_TYPE)
 
 
 _CONTENT_TYPE = "text/calendar; charset=utf-8"
+
+
+def _respond(served: services.Served, *, private: bool, filename: str) -> Response:
+    # No body means the services found the client's copy current (by `_unchanged`) and built
+    # nothing: make_conditional turns this answer into a 304, as it would with the bytes.
+    response = Response(served.body or b"", content_type=_CONTENT_TYPE)
+    response.set_etag(served.etag)
+    response.last_modified = served.modified_at
+    if private:
+        response.cache_control.private = True
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    else:
+        response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.cache_control.no_transform = True
+    response.make_conditional(_read_conditions())
+    if response.status_code == 200:
+        if served.body is None:
+            # Cannot happen while both sides ask Werkzeug the same question: never answer an
+            # empty feed in its place.
+            raise RuntimeError("the feed was not built, yet the request asks for it")
+        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
 
 
 def _scope_names(scope: services.Scope):
@@ -85,7 +105,7 @@ def _public(scope: services.Scope | None, filename: str) -> Response:
         lambda: _("Events and workshops of the Tokyo Tech Community."),
         _source_url(),
     )
-    served = services.public_feed(scope, site_for(languages), header, if_none_match=_if_none_match)
+    served = services.public_feed(scope, site_for(languages), header, unchanged=_unchanged)
     return _respond(served, private=False, filename=filename)
 
 
@@ -111,7 +131,7 @@ def event_ics(slug: str):
         lambda: _("An event of the Tokyo Tech Community."),
         _source_url(),
     )
-    served = services.event_feed(event, site_for(languages), header, if_none_match=_if_none_match)
+    served = services.event_feed(event, site_for(languages), header, unchanged=_unchanged)
     response = _respond(served, private=False, filename=f"{event.slug}.ics")
     if response.status_code == 200:
         response.headers["Content-Disposition"] = f'attachment; filename="{event.slug}.ics"'
@@ -132,6 +152,6 @@ def private_feed(token: str):
         "",
     )
     served = services.private_feed(
-        feed, site_for(languages), header, manage_url, if_none_match=_if_none_match
+        feed, site_for(languages), header, manage_url, unchanged=_unchanged
     )
     return _respond(served, private=True, filename="my-events.ics")

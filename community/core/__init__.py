@@ -1,4 +1,6 @@
-"""What every domain uses: the database base, time, money, errors, mail and i18n helpers.
+"""What every domain uses: the database base and the unit of work (transaction.py), limited
+places (capacity.py), the mail outbox and its worker (outbox.py, worker.py), hooks (hooks.py),
+status columns, time, money, text rules and input fields, errors, i18n and the shared caches.
 
-Nothing in here imports a domain package.
+Nothing in here imports a domain package: a domain adds to core through its hooks.
 """

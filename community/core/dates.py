@@ -32,7 +32,8 @@ def zone(name: str | None = None) -> ZoneInfo:
 def is_valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: ZoneInfo opens a file named after the zone, and a long name is too long.
         return False
     return True
 

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event, update
+from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-
-from community.core.errors import Busy
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -111,28 +107,3 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
-
-
-def replace_secret(row, column: str, new_value: str, **also) -> bool:
-    """Set `row.<column>` (a token, a nonce) to `new_value` only if it still holds what this
-    request read, in a write transaction of its own: of two simultaneous replacements one wins
-    and the other gets False (its secret was already dead), so that no e-mail carries a dead
-    link. A lock timeout is Busy. `also` are further columns to set with it."""
-    model = type(row)
-    read_value = getattr(row, column)
-    if db.session().in_transaction():
-        db.session.rollback()
-    try:
-        begin_write(db.session)
-        replaced = db.session.execute(
-            update(model)
-            .where(model.id == row.id, getattr(model, column) == read_value)
-            .values({column: new_value, **also})
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    db.session.refresh(row)
-    return replaced.rowcount == 1

@@ -7,35 +7,27 @@ a cache, not state: processes need not agree, and a restart only costs a re-rend
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
+from cachetools import LRUCache
 from markupsafe import Markup
+
+from community.core.cache import SharedCache
 
 
 class FragmentCache:
     def __init__(self, max_entries: int = 4096) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
-        self._lock = threading.Lock()
+        self._entries: SharedCache[Hashable, Markup] = SharedCache(LRUCache(maxsize=max_entries))
 
     def get_or_render(self, key: Hashable, render: Callable[[], str]) -> Markup:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        fragment = Markup(render())  # noqa: S704 - rendered by our own autoescaping templates
-        with self._lock:
-            self._entries[key] = fragment
-            if len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
-        return fragment
+        return self._entries.get_or_build(
+            key,
+            lambda: Markup(render()),  # noqa: S704 - rendered by our own autoescaping templates
+        )
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self._entries.clear()
 
 
 fragments = FragmentCache()

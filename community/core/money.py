@@ -17,14 +17,13 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 
+from community.core.text import half_width
+
 # ISO 4217 minor-unit exponents of the currencies we accept.
 EXPONENTS = {"JPY": 0, "USD": 2, "EUR": 2, "GBP": 2, "AUD": 2, "CAD": 2, "SGD": 2, "KRW": 0}
 
 # ASCII digits only: without re.ASCII, \d also takes Arabic-Indic or Devanagari digits.
 _AMOUNT = re.compile(r"^\s*(\d{1,12})(?:[.](\d{1,4}))?\s*$", re.ASCII)
-# What a Japanese input method types for an amount: full-width digits, comma, full stop, the
-# full-width yen sign and the ideographic space, read as their ASCII counterparts.
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９，．￥\u3000", "0123456789,.¥ ")
 # Signs around an amount that say nothing more than its currency does; another currency's sign
 # is a mistake, refused with the rest of the junk.
 _SIGNS = {"JPY": "¥円", "USD": "$", "AUD": "$", "CAD": "$", "SGD": "$"}
@@ -52,7 +51,8 @@ def parse_amount(text: str, currency: str) -> int:
 
     Refuses negatives, too many decimals, junk."""
     digits = exponent(currency)
-    cleaned = (text or "").translate(_FULL_WIDTH).replace(",", "")
+    # What a Japanese input method types (full-width digits, ￥) is read as its ASCII form.
+    cleaned = half_width(text).replace(",", "")
     for sign in _SIGNS.get(currency.upper(), ""):
         cleaned = cleaned.replace(sign, "")
     match = _AMOUNT.match(cleaned)

@@ -18,15 +18,15 @@ authority on places left is always the database (a registration is decided there
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from functools import wraps
 
+from cachetools import TLRUCache
 from flask import Response, current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from community.core.cache import SharedCache
 from community.core.i18n import current_language
 
 _PLACEHOLDER = "__community_csrf_placeholder__"
@@ -34,31 +34,19 @@ _clock = time.monotonic
 _MAX_ENTRIES = 2048
 
 
-class _Store:
-    def __init__(self) -> None:
-        self._entries: OrderedDict[tuple, tuple[float, int, str, bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple, now: float):
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= now:
-                return None
-            return entry
-
-    def put(self, key: tuple, entry: tuple[float, int, str, bytes]) -> None:
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > _MAX_ENTRIES:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
+# An entry: (expires at, status, mimetype, body). Each carries its own expiry, from the config of
+# the app that rendered it; the least recently used go first when the cache is full.
+Entry = tuple[float, int, str, bytes]
 
 
-store = _Store()
+def _expires_at(key: tuple, entry: Entry, now: float) -> float:
+    return entry[0]
+
+
+# The clock is looked up at each use, so that tests can move it.
+store: SharedCache[tuple, Entry] = SharedCache(
+    TLRUCache(maxsize=_MAX_ENTRIES, ttu=_expires_at, timer=lambda: _clock())
+)
 
 
 def mark_personal() -> None:
@@ -99,7 +87,7 @@ def micro_cached(view):
             return view(*args, **kwargs)
         key = (request.endpoint, request.full_path, current_language())
         now = _clock()
-        entry = store.get(key, now)
+        entry = store.get(key)
         if entry is not None:
             _, status, mimetype, body = entry
             return Response(_personalise(body), status=status, mimetype=mimetype)

@@ -23,6 +23,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from community.core.forms import CheckedForm
 from community.core.i18n import current_language
 from community.core.money import format_money
+from community.core.text import EMAIL_MAX, LONG_ANSWER_MAX, NAME_MAX, SHORT_ANSWER_MAX
 from community.events.models import Event
 
 
@@ -55,7 +56,7 @@ def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
     class RegistrationForm(CheckedForm):
         name = StringField(
             _l("Name"),
-            validators=[DataRequired(message=_l("Enter your name.")), Length(max=120)],
+            validators=[DataRequired(message=_l("Enter your name.")), Length(max=NAME_MAX)],
             render_kw={"autocomplete": "name"},
         )
         email = EmailField(
@@ -63,7 +64,7 @@ def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
             validators=[
                 DataRequired(message=_l("Enter your e-mail address.")),
                 Email(message=_l("Enter a valid e-mail address.")),
-                Length(max=254),
+                Length(max=EMAIL_MAX),
             ],
             render_kw={"autocomplete": "email"},
         )
@@ -79,9 +80,11 @@ def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
             for value in question.option_values()
         ]
         if question.kind == "short_text":
-            field = StringField(question.label, validators=[*validators, Length(max=300)])
+            limit = Length(max=SHORT_ANSWER_MAX)
+            field = StringField(question.label, validators=[*validators, limit])
         elif question.kind == "long_text":
-            field = TextAreaField(question.label, validators=[*validators, Length(max=5000)])
+            limit = Length(max=LONG_ANSWER_MAX)
+            field = TextAreaField(question.label, validators=[*validators, limit])
         elif question.kind == "single_choice":
             field = RadioField(question.label, choices=options, validators=validators)
         else:
@@ -104,7 +107,10 @@ def answers_from(form, event: Event) -> dict:
 
 
 class CancelForm(CheckedForm):
-    """Only the CSRF token: the registration comes from the signed manage link."""
+    """Only the CSRF token: the registration comes from the signed manage link. Its page is
+    redirected back to: a refusal is flashed."""
+
+    flashes_errors = True
 
 
 class ResendLinksForm(CheckedForm):
@@ -115,7 +121,7 @@ class ResendLinksForm(CheckedForm):
         validators=[
             DataRequired(message=_l("Enter your e-mail address.")),
             Email(message=_l("Enter a valid e-mail address.")),
-            Length(max=254, message=_l("Enter a valid e-mail address.")),
+            Length(max=EMAIL_MAX, message=_l("Enter a valid e-mail address.")),
         ],
         render_kw={"autocomplete": "email"},
     )

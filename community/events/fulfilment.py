@@ -2,7 +2,8 @@
 its checkout expires or its payment fails, or its money goes back.
 
 These run inside the payments transaction that records the webhook event (no commits here); the
-event's row is locked first, as everywhere in the registration engine. E-mails go after commit.
+event's row is locked first, as everywhere in the registration engine. E-mails are written to
+the outbox in that same transaction.
 Money for a place that can no longer be given (cancelled, its hold released, its event
 cancelled) is answered "not fulfilled": payments then refunds it in full, and the person is told
 here, in their language. A failed payment keeps the place held until the hold ends, so that the
@@ -15,18 +16,12 @@ from __future__ import annotations
 from community.core.db import db, utcnow
 from community.events.models import Event, Registration
 from community.events.notify import REFUND_SUBJECT, MoneyNews, tell_refund
-from community.events.services.registration import (
-    Notification,
-    _lock_event,
-    _promote,
-    _release_place,
-    _send,
-)
+from community.events.services.engine import let_go, lock_event, promote_waiting, tell
 from community.payments import services as payments
-from community.payments.fulfilment import Fulfilment, register_fulfilment
+from community.payments.fulfilment import Fulfilment
 from community.payments.models import Order
 
-__all__ = ["REFUND_SUBJECT", "register", "send_refund_mail"]
+__all__ = ["REFUND_SUBJECT", "TICKET_FULFILMENT", "send_refund_mail"]
 
 
 def _registration(order: Order) -> Registration | None:
@@ -35,12 +30,8 @@ def _registration(order: Order) -> Registration | None:
     registration = db.session.get(Registration, int(order.reference))
     if registration is None:
         return None
-    _lock_event(registration.event_id)
+    lock_event(registration.event_id)
     return db.session.get(Registration, registration.id, populate_existing=True)
-
-
-def _after(notifications: list[Notification]):
-    return (lambda: _send(notifications)) if notifications else None
 
 
 def _event_cancelled(registration: Registration) -> bool:
@@ -58,10 +49,11 @@ def ticket_paid(order: Order):
         # event cancelled): payments refunds the money in full, and we say why.
         reason = "event_cancelled" if event_cancelled else registration.status
         amount = order.amount_minor - order.refunded_minor
-        registration_id = registration.id
-        return False, lambda: send_refund_mail(registration_id, reason, amount, order.currency)
+        send_refund_mail(registration.id, reason, amount, order.currency)
+        return False, None
     registration.transition("confirmed", utcnow())
-    return True, _after([Notification("confirmed", registration.id)])
+    tell("confirmed", registration.id)
+    return True, None
 
 
 def ticket_expired(order: Order):
@@ -74,16 +66,13 @@ def ticket_expired(order: Order):
     failed = order.status == "failed"
     event_cancelled = _event_cancelled(registration)
     if failed and registration.hold_expires_at > moment and not event_cancelled:
-        return _after([Notification("payment_failed", registration.id)])
-    notifications: list[Notification] = []
-    registration.transition("expired", moment)
-    _release_place(registration)
+        tell("payment_failed", registration.id)
+        return None
+    let_go(registration, "expired", moment)
     if not event_cancelled:
-        _promote(registration.event_id, moment, notifications)
-    notifications.append(
-        Notification("payment_failed" if failed else "hold_expired", registration.id)
-    )
-    return _after(notifications)
+        promote_waiting(registration.event_id, moment)
+    tell("payment_failed" if failed else "hold_expired", registration.id)
+    return None
 
 
 def _still_paid_otherwise(order: Order) -> bool:
@@ -104,11 +93,9 @@ def ticket_refunded(order: Order, refunded_minor: int, full: bool):
         # they were for the records and calendars, and nobody is promoted into it.
         return None
     moment = utcnow()
-    notifications: list[Notification] = []
-    registration.transition("cancelled", moment)
-    _release_place(registration)
-    _promote(registration.event_id, moment, notifications)
-    return _after(notifications)
+    let_go(registration, "cancelled", moment)
+    promote_waiting(registration.event_id, moment)
+    return None
 
 
 def refund_news(order: Order, registration: Registration, amount_minor: int) -> MoneyNews:
@@ -149,13 +136,7 @@ def send_refund_mail(registration_id: int, reason: str, amount_minor: int, curre
     return tell_refund(registration_id, news)
 
 
-def register() -> None:
-    register_fulfilment(
-        "ticket",
-        Fulfilment(
-            ticket_paid,
-            ticket_expired,
-            ticket_refunded,
-            refund_started=ticket_refund_started,
-        ),
-    )
+# Registered as the "ticket" purpose's handler from the events' init_app.
+TICKET_FULFILMENT = Fulfilment(
+    ticket_paid, ticket_expired, ticket_refunded, refund_started=ticket_refund_started
+)

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from community.accounts.models import User
 from community.core.db import UTCDateTime, db, utcnow
 from community.core.i18n import localized
+from community.core.status import status_type
 
 KINDS = ("event", "workshop")
 STATUSES = ("draft", "published", "cancelled")
@@ -96,7 +97,6 @@ class Event(db.Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint(f"kind IN {_in(KINDS)}", name="kind_known"),
-        CheckConstraint(f"status IN {_in(STATUSES)}", name="status_known"),
         CheckConstraint(f"format IN {_in(FORMATS)}", name="format_known"),
         CheckConstraint(f"language IN {_in(EVENT_LANGUAGES)}", name="language_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
@@ -123,7 +123,7 @@ class Event(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     kind: Mapped[str] = mapped_column(String(16), default="event")
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    status: Mapped[str] = mapped_column(status_type(STATUSES, length=16), default="draft")
     title_ja: Mapped[str] = mapped_column(String(200), default="")
     title_en: Mapped[str] = mapped_column(String(200), default="")
     summary_ja: Mapped[str] = mapped_column(String(500), default="")
@@ -316,13 +316,15 @@ class Question(db.Model):
 class Registration(db.Model):
     __tablename__ = "registrations"
     __table_args__ = (
-        CheckConstraint(f"status IN {_in(REGISTRATION_STATUSES)}", name="status_known"),
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint(
             "status <> 'awaiting_payment' OR hold_expires_at IS NOT NULL", name="hold_has_expiry"
         ),
         CheckConstraint("status <> 'offered' OR offer_expires_at IS NOT NULL", name="offer_expiry"),
+        CheckConstraint(
+            "(voucher_kind IS NULL) = (voucher_code IS NULL)", name="voucher_kind_and_code"
+        ),
         # One active registration per e-mail per event, whatever the number of writers.
         Index(
             "uq_registrations_event_id_email_active",
@@ -346,7 +348,7 @@ class Registration(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), index=True)
     locale: Mapped[str] = mapped_column(String(2), default="ja")
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(status_type(REGISTRATION_STATUSES, length=20))
     price_minor: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3), default="JPY")
     # Random, unique, printed in the QR ticket and used at the door.
@@ -363,6 +365,16 @@ class Registration(db.Model):
     checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # A voucher redeemed with this registration: which kind of voucher (the domain that gave it
+    # meaning, offers.voucher_kind) and its code; and whether its place is one of the event's
+    # outside the ticket type's quota (a voucher may give that).
+    voucher_kind: Mapped[str | None] = mapped_column(String(40))
+    voucher_code: Mapped[str | None] = mapped_column(String(64))
+    outside_quota: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The order of its current payment (payments' ledger), set when its checkout is opened.
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
 
     event: Mapped[Event] = relationship()
     ticket_type: Mapped[TicketType] = relationship()

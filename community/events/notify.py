@@ -2,12 +2,17 @@
 their manage link (and the online link once they have a confirmed place), and what happens to
 their money.
 
-One action, one e-mail per person: inside `one_email_each()` the e-mails of an action (a
-cancellation and the refund it starts) are held and sent together at its end, the news of the
-money in the e-mail that says what happened to the place.
+The engine tells (`send_notification`, `tell_refund`) inside the transaction that made the
+change: each becomes a notice in the mail outbox (core/outbox.py), written in that transaction,
+and rendered into an e-mail only when the outbox delivers it (`render_notices`).
+
+One action, one e-mail per person: inside `one_email_each()` the notices of an action (a
+cancellation and the refund it starts, over several transactions) form one outbox batch,
+rendered together once the action ends; the news of the money goes into the e-mail that says
+what happened to the place.
 
 Domains built on this one add parts to these e-mails (the calendar's invitations) through
-`register_mail_parts`: events never imports them.
+`mail_parts`: events never imports them.
 """
 
 from __future__ import annotations
@@ -15,14 +20,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from email.errors import MessageError
+from email.message import EmailMessage
 
 from flask_babel import lazy_gettext as _l
 
+from community.core import outbox
 from community.core.db import db
-from community.core.mail import Attachment, send_mail
+from community.core.hooks import Hook
+from community.core.mail import Attachment, build_message
 from community.core.urls import external_url
+from community.events.links import manage_url
 from community.events.models import Event, Registration
 from community.payments import services as payments
 
@@ -44,6 +53,18 @@ SUBJECTS = {
 }
 
 REFUND_SUBJECT = _l("Your payment is being refunded: %(title)s")
+# The outbox's name for the notices rendered here.
+NOTICES = "events"
+
+
+@dataclass
+class Notification:
+    """One registration e-mail to send: what happened (`kind`, a key of SUBJECTS) and details
+    for its template (`extra`: plain values, and MoneyNews under "refund")."""
+
+    kind: str
+    registration_id: int
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -65,55 +86,88 @@ class MoneyNews:
     reason: str = "refund"  # the refund e-mail's wording when it goes alone (refund.txt)
 
 
-@dataclass
-class _Outbox:
-    notifications: list = field(default_factory=list)
-    news: dict[int, MoneyNews] = field(default_factory=dict)
-
-
-_outbox: ContextVar[_Outbox | None] = ContextVar("registration_outbox", default=None)
 # The kinds of e-mail that say what became of the place, and so also of its money.
 _CARRY_MONEY = ("cancelled", "event_cancelled")
+
+
+# --- telling: notices written in the caller's transaction ----------------------------------------
 
 
 @contextmanager
 def one_email_each() -> Iterator[None]:
     """Hold the registration e-mails and refund news of one action, then send each person one
     e-mail: the news of their money goes into the e-mail that says what became of their place
-    (or alone, if there is none). Sent even if the action fails part way: what was committed
-    before stands and is told. Inside another one, the outer one sends."""
-    if _outbox.get() is not None:
+    (or alone, if there is none). What was committed before a failure stands and is told (and
+    if the process dies, the outbox renders the batch after a while all the same). Inside
+    another one, the outer one decides."""
+    with outbox.batch():
         yield
-        return
-    outbox = _Outbox()
-    token = _outbox.set(outbox)
-    try:
-        yield
-    finally:
-        _outbox.reset(token)
-        for notification in _last_words(outbox.notifications):
-            if notification.kind in _CARRY_MONEY and notification.registration_id in outbox.news:
-                news = outbox.news.pop(notification.registration_id)
-                notification.extra["refund"] = _together(notification.extra.get("refund"), news)
-            send_notification(notification)
-        for registration_id, news in outbox.news.items():
-            _send_refund_news(registration_id, news)
+
+
+def send_notification(notification: Notification) -> bool:
+    extra = {
+        key: {"money": asdict(value)} if isinstance(value, MoneyNews) else value
+        for key, value in notification.extra.items()
+    }
+    outbox.enqueue_notice(
+        NOTICES,
+        {
+            "notice": "registration",
+            "kind": notification.kind,
+            "registration_id": notification.registration_id,
+            "extra": extra,
+        },
+    )
+    return True
+
+
+def tell_refund(registration_id: int, news: MoneyNews) -> bool:
+    """Tell the person what happens to their money: in the e-mail of the action under way
+    (`one_email_each`), else in an e-mail of its own. False when there is nothing to tell alone
+    (a refund that could not be started is told by the action's own e-mail)."""
+    if not outbox.in_batch() and (news.failed or news.refund_minor <= 0):
+        return False
+    outbox.enqueue_notice(
+        NOTICES, {"notice": "refund", "registration_id": registration_id, "news": asdict(news)}
+    )
+    return True
+
+
+# --- rendering: when the outbox delivers ---------------------------------------------------------
+
+
+def render_notices(payloads: list[dict]) -> list[EmailMessage]:
+    """The e-mails of one action's notices (or of one notice alone), in the order told."""
+    notifications: list[Notification] = []
+    news: dict[int, MoneyNews] = {}
+    for payload in payloads:
+        if payload.get("notice") == "refund":
+            told = MoneyNews(**payload["news"])
+            registration_id = int(payload["registration_id"])
+            news[registration_id] = _together(news.get(registration_id), told)
+            continue
+        extra = {
+            key: MoneyNews(**value["money"]) if isinstance(value, dict) and "money" in value
+            else value
+            for key, value in (payload.get("extra") or {}).items()
+        }  # fmt: skip
+        notifications.append(Notification(payload["kind"], int(payload["registration_id"]), extra))
+    messages: list[EmailMessage | None] = []
+    for notification in _last_words(notifications):
+        if notification.kind in _CARRY_MONEY and notification.registration_id in news:
+            told = news.pop(notification.registration_id)
+            notification.extra["refund"] = _together(notification.extra.get("refund"), told)
+        messages.append(_notification_message(notification))
+    for registration_id, told in news.items():
+        messages.append(_refund_news_message(registration_id, told))
+    return [message for message in messages if message is not None]
 
 
 def _last_words(notifications: list) -> list:
-    """The held e-mails without those that a later one of the same action makes moot: a place
-    confirmed (its payment won the race) and then cancelled is told once, as cancelled."""
+    """The notices of one action without those that its cancelling a place makes moot: a place
+    confirmed (its payment won the race) and cancelled is told once, as cancelled."""
     final = {n.registration_id for n in notifications if n.kind in _CARRY_MONEY}
-    kept = []
-    for index, notification in enumerate(notifications):
-        later = notifications[index + 1 :]
-        moot = notification.registration_id in final and any(
-            n.registration_id == notification.registration_id and n.kind in _CARRY_MONEY
-            for n in later
-        )
-        if not moot:
-            kept.append(notification)
-    return kept
+    return [n for n in notifications if n.kind in _CARRY_MONEY or n.registration_id not in final]
 
 
 def _together(earlier: MoneyNews | None, news: MoneyNews) -> MoneyNews:
@@ -127,25 +181,15 @@ def _together(earlier: MoneyNews | None, news: MoneyNews) -> MoneyNews:
     return news
 
 
-def tell_refund(registration_id: int, news: MoneyNews) -> bool:
-    """Tell the person what happens to their money: in the e-mail of the action under way
-    (`one_email_each`), else at once in an e-mail of its own."""
-    outbox = _outbox.get()
-    if outbox is not None:
-        outbox.news[registration_id] = _together(outbox.news.get(registration_id), news)
-        return True
-    return _send_refund_news(registration_id, news)
-
-
-def _send_refund_news(registration_id: int, news: MoneyNews) -> bool:
+def _refund_news_message(registration_id: int, news: MoneyNews) -> EmailMessage | None:
     registration = db.session.get(Registration, registration_id)
     # A refund that could not be started is told by the action's own e-mail, never alone
     # under "Your payment is being refunded".
     if registration is None or news.failed or news.refund_minor <= 0:
-        return False
+        return None
     # A refund that takes the place away also takes it out of the person's calendar.
     parts = _extra_parts("cancelled", registration) if news.place == "cancelled" else ()
-    return mail_registrant(
+    return registrant_message(
         registration,
         REFUND_SUBJECT,
         "events/refund",
@@ -163,19 +207,15 @@ def last_attempt_failed(registration: Registration) -> bool:
     return bool(orders) and orders[0].status == "failed"
 
 
-# (kind, registration) → the further parts of that e-mail, or None.
+# (kind, registration) → the further parts of that e-mail, or None. A domain registers its
+# parts from its init_app (`mail_parts.register(app, "calendar", calendar_parts)`).
 MailParts = Callable[[str, Registration], Iterable[Attachment] | None]
-_mail_parts: dict[str, MailParts] = {}
-
-
-def register_mail_parts(name: str, parts: MailParts) -> None:
-    """Have `parts` add to every registration e-mail (once per name: each app registers again)."""
-    _mail_parts[name] = parts
+mail_parts: Hook[MailParts] = Hook("events.mail_parts")
 
 
 def _extra_parts(kind: str, registration: Registration) -> tuple[Attachment, ...]:
     found: list[Attachment] = []
-    for name, parts in _mail_parts.items():
+    for name, parts in mail_parts.items():
         try:
             found.extend(parts(kind, registration) or ())
         except Exception:
@@ -187,31 +227,19 @@ def _extra_parts(kind: str, registration: Registration) -> tuple[Attachment, ...
     return tuple(found)
 
 
-def manage_url(registration: Registration) -> str:
-    from community.events.services.tickets import manage_token
-
-    return external_url(
-        "events.manage", registration_id=registration.id, token=manage_token(registration)
-    )
-
-
-def send_notification(notification) -> bool:
-    outbox = _outbox.get()
-    if outbox is not None:
-        outbox.notifications.append(notification)
-        return True
+def _notification_message(notification: Notification) -> EmailMessage | None:
     registration = db.session.get(Registration, notification.registration_id)
     if registration is None:
         log.warning("notification %s for a missing registration", notification)
-        return False
-    return send_registration_mail(notification.kind, registration, **notification.extra)
+        return None
+    return registration_message(notification.kind, registration, **notification.extra)
 
 
-def send_registration_mail(kind: str, registration: Registration, **extra) -> bool:
+def registration_message(kind: str, registration: Registration, **extra) -> EmailMessage | None:
     if kind == "hold_expired" and "payment_failed" not in extra:
         # A hold that ran out after a failed payment says so, not just "not in time".
         extra["payment_failed"] = last_attempt_failed(registration)
-    return mail_registrant(
+    return registrant_message(
         registration,
         SUBJECTS[kind],
         "events/registration",
@@ -221,31 +249,36 @@ def send_registration_mail(kind: str, registration: Registration, **extra) -> bo
     )
 
 
-def mail_registrant(
+def registrant_message(
     registration: Registration,
     subject,
     template: str,
     attachments: tuple[Attachment, ...] = (),
     **extra,
-) -> bool:
+) -> EmailMessage | None:
     """One e-mail to the person who registered, in their language: `subject` is a lazy string
-    with `%(title)s`; the template gets the registration, event, title and both links."""
+    with `%(title)s`; the template gets the registration, event, title and both links. None
+    (logged) if it cannot be built: the other e-mails of the action still go."""
     event: Event = registration.event
     language = registration.locale
     title = getattr(event, f"title_{language}", "") or event.title_ja or event.title_en
-    return send_mail(
-        registration.email,
-        _Formatted(subject, title=title),
-        template,
-        language,
-        attachments,
-        registration=registration,
-        event=event,
-        title=title,
-        manage_url=manage_url(registration),
-        event_url=external_url("events.detail", slug=event.slug),
-        **extra,
-    )
+    try:
+        return build_message(
+            registration.email,
+            _Formatted(subject, title=title),
+            template,
+            language,
+            attachments,
+            registration=registration,
+            event=event,
+            title=title,
+            manage_url=manage_url(registration),
+            event_url=external_url("events.detail", slug=event.slug),
+            **extra,
+        )
+    except (ValueError, TypeError, MessageError) as error:
+        log.error("could not build %r for registration %s: %s", template, registration.id, error)
+        return None
 
 
 class _Formatted:

@@ -1,7 +1,8 @@
 """Which ticket orders an organiser may see in the payments back office: those of the events they
 run. A ticket order's reference is its registration's id, as text.
 
-Registered with payments at start-up (payments never imports events).
+Registered with payments' `visibility_rule` hook from the events' `init_app` (payments never
+imports events).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from community.core.db import db
 from community.core.i18n import localized
 from community.events.models import Event, Registration, event_organisers
 from community.payments.models import Order
-from community.payments.visibility import Visibility, register_visibility
+from community.payments.visibility import Visibility
 
 
 def ticket_orders_visible_to(user: User):
@@ -44,7 +45,4 @@ def ticket_order_link(order: Order) -> tuple[str, str] | None:
     return str(_l("Attendees of %(event)s", event=localized(found, "title"))), url
 
 
-def register() -> None:
-    register_visibility(
-        "ticket", Visibility(ticket_orders_visible_to, _l("Tickets"), ticket_order_link)
-    )
+TICKET_VISIBILITY = Visibility(ticket_orders_visible_to, _l("Tickets"), ticket_order_link)

@@ -1,23 +1,20 @@
 """Organisers' forms: an event with its ticket types and questions, e-mailing attendees, the
 door's check-in, cancelling an event. Registration forms for the public are in forms.py.
 
-The event form turns what a browser sends (local date-times, prices in major units, options one
-per line) into the services' EventData; field names match the services' `field=` so that a
-DomainError lands on its field. Whether the data breaks a rule of the event is the services'
-business, not this module's.
+The event form turns what a browser sends (local date-times read in the event's zone, prices in
+major units, options one per line) into the services' EventData; each field reads its own input
+(core.forms' MoneyField and ZonedDateTimeField, the coordinates' field here) and says what is
+wrong with it. Field names match the services' `field=` so that a DomainError lands on its field.
+Whether the data breaks a rule of the event is the services' business, not this module's.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
@@ -34,20 +31,41 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.validators import AnyOf, InputRequired, Length, Optional
-from wtforms.widgets import DateTimeLocalInput
+from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
 
-from community.core.dates import is_valid_timezone
 from community.core.forms import (
-    CONTROL_CHARACTERS_MESSAGE,
+    TIME_ZONE_MESSAGE,
     CheckedForm,
+    KnownTimeZone,
+    MoneyField,
     NoControlCharacters,
-    text_fields,
+    TypedField,
+    ZonedDateTimeField,
 )
-from community.core.money import EXPONENTS, MoneyError, parse_amount, to_major_string
+from community.core.money import EXPONENTS
+from community.core.text import (
+    ADDRESS_MAX,
+    COORDINATE_MAX,
+    EVENT_SLUG_MAX,
+    LONG_TEXT_MAX,
+    MESSAGE_MAX,
+    NAME_MAX,
+    NOTE_MAX,
+    OPTIONS_MAX,
+    PRICE_TEXT_MAX,
+    QUESTION_MAX,
+    SHORT_SLUG_MAX,
+    SUBJECT_MAX,
+    SUMMARY_MAX,
+    TIME_ZONE_MAX,
+    TITLE_MAX,
+    URL_MAX,
+    VENUE_NAME_MAX,
+    half_width,
+    unix_lines,
+)
 from community.events.models import Event
 from community.events.services import (
-    EVENT_DATETIME_FIELDS,
     EVENT_FIELDS,
     EventData,
     MessageDraft,
@@ -76,62 +94,33 @@ QUESTION_KIND_CHOICES = [
     SelectChoice("single_choice", _l("One choice")),
     SelectChoice("multiple_choice", _l("Several choices")),
 ]
-# Browsers send "2026-12-03T19:00" (some with seconds); a browser without the date-time widget
-# shows a text box, where people type a space instead of the "T".
-_LOCAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
-# Dates far outside these are typing mistakes (and year 1 or 9999 overflow in some zones).
-MIN_YEAR, MAX_YEAR = 2000, 2200
 # "35.65800, 139.70160": what map sites copy for a place, pasted whole into the latitude box.
 _COORDINATE_PAIR = re.compile(r"^\s*(-?\d+\.\d+)\s*,\s*(-?\d+\.\d+)\s*$")
-
-
-class LocalDateTimeField(StringField):
-    """A wall-clock date and time, kept as typed; the form converts it in the event's zone."""
-
-    widget = DateTimeLocalInput()
-
-
-def local_input(moment: datetime | None, timezone: str) -> str:
-    """An aware datetime as the value of a datetime-local input in `timezone`."""
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
-
-
-def to_utc(text: str, timezone: str) -> datetime:
-    """Wall-clock `text` in `timezone` as an aware UTC datetime.
-
-    Raises ValueError for text that is not a date-time, and for a time that does not exist in
-    that zone (the hour skipped when summer time starts).
-    """
-    text = (text or "").strip()
-    for pattern in _LOCAL_FORMATS:
-        try:
-            naive = datetime.strptime(text, pattern)
-        except ValueError:
-            continue
-        break
-    else:
-        raise ValueError("not a date-time")
-    if not MIN_YEAR <= naive.year <= MAX_YEAR:
-        raise ValueError("out of range")
-    zone = ZoneInfo(timezone)
-    moment = naive.replace(tzinfo=zone).astimezone(UTC)
-    if moment.astimezone(zone).replace(tzinfo=None) != naive:
-        raise ValueError("no such time in this zone")
-    return moment
 
 
 def parse_coordinate(text: str | None) -> float | None:
     """A latitude or longitude in decimal degrees as typed (full-width digits from a Japanese
     input method included); None when empty. Raises ValueError for anything else."""
-    text = unicodedata.normalize("NFKC", text or "").strip()
+    text = half_width(text).strip()
     if not text:
         return None
     value = float(text)
     if not math.isfinite(value):
         raise ValueError("not a finite number")
     return value
+
+
+class CoordinateField(TypedField):
+    """A latitude or a longitude in decimal degrees, read as a float; None when empty. Whether
+    the two make a place (both or neither, in range) is the services' rule."""
+
+    def read(self, text: str, form) -> float | None:
+        try:
+            return parse_coordinate(text)
+        except ValueError as error:
+            raise ValidationError(
+                str(_l("Give the position in decimal degrees, such as 35.658 or 139.7016."))
+            ) from error
 
 
 def slugify(text: str) -> str:
@@ -174,11 +163,11 @@ class TicketTypeRow(Form):
     class Meta(_RowMeta):
         pass
 
-    slug = StringField(_l("Short name"), validators=[Length(max=60)])
-    name_ja = StringField(_l("Name (Japanese)"), validators=[Length(max=120)])
-    name_en = StringField(_l("Name (English)"), validators=[Length(max=120)])
-    price = StringField(
-        _l("Price"), validators=[Length(max=20)], render_kw={"inputmode": "decimal"}
+    slug = StringField(_l("Short name"), validators=[Length(max=SHORT_SLUG_MAX)])
+    name_ja = StringField(_l("Name (Japanese)"), validators=[Length(max=NAME_MAX)])
+    name_en = StringField(_l("Name (English)"), validators=[Length(max=NAME_MAX)])
+    price = MoneyField(
+        _l("Price"), validators=[Length(max=PRICE_TEXT_MAX)], currency_field="currency"
     )
     currency = SelectField(_l("Currency"), choices=[SelectChoice(code, code) for code in EXPONENTS])
     quota = IntegerField(
@@ -187,21 +176,22 @@ class TicketTypeRow(Form):
         render_kw={"inputmode": "numeric"},
     )
     members_only = BooleanField(_l("Members only"))
-    member_price = StringField(
-        _l("Member price"), validators=[Length(max=20)], render_kw={"inputmode": "decimal"}
+    member_price = MoneyField(
+        _l("Member price"), validators=[Length(max=PRICE_TEXT_MAX)], currency_field="currency"
     )
-    sale_starts_at = LocalDateTimeField(_l("Sale starts"))
-    sale_ends_at = LocalDateTimeField(_l("Sale ends"))
+    # Read in the event's zone (EventForm.time_zone_field).
+    sale_starts_at = ZonedDateTimeField(_l("Sale starts"))
+    sale_ends_at = ZonedDateTimeField(_l("Sale ends"))
 
     def is_empty(self) -> bool:
         typed = (
             self.slug.data,
             self.name_ja.data,
             self.name_en.data,
-            self.price.data,
-            self.member_price.data,
-            self.sale_starts_at.data,
-            self.sale_ends_at.data,
+            self.price.typed,
+            self.member_price.typed,
+            self.sale_starts_at.typed,
+            self.sale_ends_at.typed,
         )
         return not any((value or "").strip() for value in typed) and self.quota.raw_data in (
             None,
@@ -215,11 +205,11 @@ class QuestionRow(Form):
         pass
 
     kind = SelectField(_l("Kind of answer"), choices=QUESTION_KIND_CHOICES)
-    label_ja = StringField(_l("Question (Japanese)"), validators=[Length(max=300)])
-    label_en = StringField(_l("Question (English)"), validators=[Length(max=300)])
+    label_ja = StringField(_l("Question (Japanese)"), validators=[Length(max=QUESTION_MAX)])
+    label_en = StringField(_l("Question (English)"), validators=[Length(max=QUESTION_MAX)])
     required = BooleanField(_l("An answer is required"))
     options = TextAreaField(
-        _l("Options, one per line"), validators=[Length(max=5000)], render_kw={"rows": 3}
+        _l("Options, one per line"), validators=[Length(max=OPTIONS_MAX)], render_kw={"rows": 3}
     )
 
     def is_empty(self) -> bool:
@@ -234,24 +224,35 @@ def _text(label, max_length: int, validators=(), **kwargs):
 
 
 def _long_text(label, rows: int = 6):
-    return TextAreaField(label, validators=[Length(max=50_000)], render_kw={"rows": rows})
+    return TextAreaField(label, validators=[Length(max=LONG_TEXT_MAX)], render_kw={"rows": rows})
 
 
 def _url(label):
-    return URLField(label, validators=[Length(max=500)], render_kw={"inputmode": "url"})
+    return URLField(label, validators=[Length(max=URL_MAX)], render_kw={"inputmode": "url"})
+
+
+def _summary(label, language: str):
+    return TextAreaField(
+        label, validators=[Length(max=SUMMARY_MAX)], render_kw={"rows": 2, "lang": language}
+    )
+
+
+def _coordinate(label):
+    return CoordinateField(
+        label, validators=[Length(max=COORDINATE_MAX)], render_kw={"inputmode": "decimal"}
+    )
 
 
 class EventForm(CheckedForm):
-    slug = _text(_l("Address of the page"), 80, render_kw={"autocapitalize": "none"})
+    # The zone every date-time of the form is typed in, its ticket types' included.
+    time_zone_field = "timezone"
+
+    slug = _text(_l("Address of the page"), EVENT_SLUG_MAX, render_kw={"autocapitalize": "none"})
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    title_ja = _text(_l("Title (Japanese)"), 200, render_kw={"lang": "ja"})
-    title_en = _text(_l("Title (English)"), 200, render_kw={"lang": "en"})
-    summary_ja = TextAreaField(
-        _l("Summary (Japanese)"), validators=[Length(max=500)], render_kw={"rows": 2, "lang": "ja"}
-    )
-    summary_en = TextAreaField(
-        _l("Summary (English)"), validators=[Length(max=500)], render_kw={"rows": 2, "lang": "en"}
-    )
+    title_ja = _text(_l("Title (Japanese)"), TITLE_MAX, render_kw={"lang": "ja"})
+    title_en = _text(_l("Title (English)"), TITLE_MAX, render_kw={"lang": "en"})
+    summary_ja = _summary(_l("Summary (Japanese)"), "ja")
+    summary_en = _summary(_l("Summary (English)"), "en")
     description_ja = _long_text(_l("Description (Japanese, Markdown)"))
     description_en = _long_text(_l("Description (English, Markdown)"))
     prerequisites_ja = _long_text(_l("Before you come (Japanese, workshops)"), rows=3)
@@ -259,27 +260,30 @@ class EventForm(CheckedForm):
     materials_url = _url(_l("Materials link"))
     category = SelectField(_l("Category"), choices=[])
     format = SelectField(_l("Format"), choices=FORMAT_CHOICES)
-    venue_name = _text(_l("Venue"), 200)
-    venue_address = _text(_l("Venue address"), 300)
+    venue_name = _text(_l("Venue"), VENUE_NAME_MAX)
+    venue_address = _text(_l("Venue address"), ADDRESS_MAX)
     map_url = _url(_l("Map link"))
-    latitude = _text(_l("Latitude"), 40, render_kw={"inputmode": "decimal"})
-    longitude = _text(_l("Longitude"), 40, render_kw={"inputmode": "decimal"})
+    latitude = _coordinate(_l("Latitude"))
+    longitude = _coordinate(_l("Longitude"))
     online_url = _url(_l("Online link"))
-    timezone = _text(
+    timezone = StringField(
         _l("Time zone"),
-        64,
-        validators=[InputRequired(message=_l("Choose a time zone such as Asia/Tokyo."))],
+        validators=[
+            InputRequired(message=TIME_ZONE_MESSAGE),
+            Length(max=TIME_ZONE_MAX),
+            KnownTimeZone(),
+        ],
     )
-    starts_at = LocalDateTimeField(_l("Starts"))
-    ends_at = LocalDateTimeField(_l("Ends"))
+    starts_at = ZonedDateTimeField(_l("Starts"), required=True)
+    ends_at = ZonedDateTimeField(_l("Ends"), required=True)
     language = SelectField(_l("Language of the event"), choices=LANGUAGE_CHOICES)
     capacity = IntegerField(
         _l("Capacity"),
         validators=[InputRequired(message=_l("Give the number of places."))],
         render_kw={"inputmode": "numeric"},
     )
-    registration_opens_at = LocalDateTimeField(_l("Registration opens"))
-    registration_closes_at = LocalDateTimeField(_l("Registration closes"))
+    registration_opens_at = ZonedDateTimeField(_l("Registration opens"))
+    registration_closes_at = ZonedDateTimeField(_l("Registration closes"))
     cancel_deadline_hours = IntegerField(
         _l("People may cancel until this many hours before the start"),
         validators=[InputRequired(message=_l("Give a number of hours."))],
@@ -303,10 +307,6 @@ class EventForm(CheckedForm):
         ]
         # Errors about the whole list of ticket types or questions (from the services).
         self.section_errors: dict[str, list[str]] = {"ticket_types": [], "questions": []}
-        self._converted: dict[str, datetime | None] = {}
-        self._coordinates: tuple[float | None, float | None] = (None, None)
-        # Errors added after WTForms' own validation, which `form.errors` may not show.
-        self._late_errors = False
 
     @classmethod
     def blank(cls, categories=()) -> EventForm:
@@ -337,28 +337,22 @@ class EventForm(CheckedForm):
 
     @classmethod
     def for_event(cls, event: Event, categories=()) -> EventForm:
-        zone = event.timezone
-        plain = [name for name in EVENT_FIELDS if name not in EVENT_DATETIME_FIELDS]
-        data = {name: getattr(event, name) for name in ("slug", "capacity", *plain)}
+        # Date-times and amounts go in as values: the fields show them in the event's zone and
+        # in each ticket type's currency.
+        data = {name: getattr(event, name) for name in ("slug", "capacity", *EVENT_FIELDS)}
         data["category"] = event.category.slug if event.category else ""
-        for name in EVENT_DATETIME_FIELDS:
-            data[name] = local_input(getattr(event, name), zone)
         data["ticket_types"] = [
             {
                 "slug": ticket.slug,
                 "name_ja": ticket.name_ja,
                 "name_en": ticket.name_en,
-                "price": to_major_string(ticket.price_minor, ticket.currency),
+                "price": ticket.price_minor,
                 "currency": ticket.currency,
                 "quota": ticket.quota,
                 "members_only": ticket.members_only,
-                "member_price": (
-                    to_major_string(ticket.member_price_minor, ticket.currency)
-                    if ticket.member_price_minor is not None
-                    else ""
-                ),
-                "sale_starts_at": local_input(ticket.sale_starts_at, zone),
-                "sale_ends_at": local_input(ticket.sale_ends_at, zone),
+                "member_price": ticket.member_price_minor,
+                "sale_starts_at": ticket.sale_starts_at,
+                "sale_ends_at": ticket.sale_ends_at,
             }
             for ticket in event.ticket_types
         ]
@@ -384,105 +378,32 @@ class EventForm(CheckedForm):
         return form
 
     def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        refusal = str(CONTROL_CHARACTERS_MESSAGE)
-        if any(refusal in field.errors for field in text_fields(self)):
-            return False  # a field breaking the text rule: nothing below can be trusted
-        timezone = (self.timezone.data or "").strip()
-        if not self.timezone.errors and not is_valid_timezone(timezone):
-            self._late_error(self.timezone, _l("Choose a time zone such as Asia/Tokyo."))
-        self._coordinates = self._convert_coordinates()
-        if self.timezone.errors:
-            return False
-        self._converted = {}
-        for field, required in (
-            (self.starts_at, True),
-            (self.ends_at, True),
-            (self.registration_opens_at, False),
-            (self.registration_closes_at, False),
-        ):
-            self._converted[field.name] = self._convert(field, timezone, required)
-        for row in self.ticket_types:
-            if row.is_empty():
-                continue
-            self._convert(row.sale_starts_at, timezone, False)
-            self._convert(row.sale_ends_at, timezone, False)
-            self._money(row.price, row.currency.data)
-            self._money(row.member_price, row.currency.data)
-        return valid and not self._late_errors
-
-    def _late_error(self, field, message) -> None:
-        field.errors = [*field.errors, str(message)]
-        self._late_errors = True
-
-    def _convert(self, field, timezone: str, required: bool) -> datetime | None:
-        text = (field.data or "").strip()
-        if not text:
-            if required:
-                self._late_error(field, _l("Give a date and time."))
-            return None
-        try:
-            return to_utc(text, timezone)
-        except ValueError:
-            self._late_error(
-                field, _l("Give a date and time that exists in the event's time zone.")
-            )
-            return None
-
-    def _convert_coordinates(self) -> tuple[float | None, float | None]:
-        """Numbers only; whether they make a place (both or neither, in range) is the services'
-        rule, whose message lands on the field to blame."""
-        latitude_text = self.latitude.data or ""
-        longitude_text = self.longitude.data or ""
-        pair = _COORDINATE_PAIR.match(unicodedata.normalize("NFKC", latitude_text))
-        if pair and not longitude_text.strip():
-            latitude_text, longitude_text = pair.groups()
-            # Shown back as two numbers if anything else on the form is refused.
-            self.latitude.data, self.longitude.data = latitude_text, longitude_text
-        values = []
-        for field, text in ((self.latitude, latitude_text), (self.longitude, longitude_text)):
-            try:
-                values.append(parse_coordinate(text))
-            except ValueError:
-                self._late_error(
-                    field, _l("Give the position in decimal degrees, such as 35.658 or 139.7016.")
-                )
-                values.append(None)
-        return values[0], values[1]
-
-    def _money(self, field, currency: str) -> None:
-        text = (field.data or "").strip()
-        if not text:
-            return
-        try:
-            parse_amount(text, currency)
-        except MoneyError:
-            self._late_error(
-                field, _l("Give an amount such as 1500 (or 12.50 in a currency with cents).")
-            )
+        latitude, longitude = self.latitude.typed, self.longitude.typed
+        pair = _COORDINATE_PAIR.match(half_width(latitude))
+        if pair and not longitude.strip():
+            # Read as two numbers, and shown back as two if anything else on the form is refused.
+            self.latitude.data, self.longitude.data = pair.groups()
+            self.latitude.raw_data, self.longitude.raw_data = [pair[1]], [pair[2]]
+        return super().validate(extra_validators)
 
     def event_data(self, slug: str | None = None) -> EventData:
         """The services' view of what was submitted (call after validate())."""
-        timezone = self.timezone.data.strip()
         tickets = []
         for row in self.ticket_types:
             if row.is_empty():
                 continue
-            currency = row.currency.data
-            price_text = (row.price.data or "").strip()
-            member_text = (row.member_price.data or "").strip()
             tickets.append(
                 TicketTypeData(
                     slug=(row.slug.data or "").strip().lower(),
                     name_ja=(row.name_ja.data or "").strip(),
                     name_en=(row.name_en.data or "").strip(),
-                    price_minor=parse_amount(price_text, currency) if price_text else 0,
-                    currency=currency,
+                    price_minor=row.price.data or 0,
+                    currency=row.currency.data,
                     quota=row.quota.data,
                     members_only=bool(row.members_only.data),
-                    member_price_minor=parse_amount(member_text, currency) if member_text else None,
-                    sale_starts_at=_optional_utc(row.sale_starts_at.data, timezone),
-                    sale_ends_at=_optional_utc(row.sale_ends_at.data, timezone),
+                    member_price_minor=row.member_price.data,
+                    sale_starts_at=row.sale_starts_at.data,
+                    sale_ends_at=row.sale_ends_at.data,
                 )
             )
         questions = [
@@ -502,12 +423,12 @@ class EventForm(CheckedForm):
             kind=self.kind.data,
             title_ja=(self.title_ja.data or "").strip(),
             title_en=title_en,
-            summary_ja=_lines(self.summary_ja.data).strip(),
-            summary_en=_lines(self.summary_en.data).strip(),
-            description_ja=_lines(self.description_ja.data),
-            description_en=_lines(self.description_en.data),
-            prerequisites_ja=_lines(self.prerequisites_ja.data),
-            prerequisites_en=_lines(self.prerequisites_en.data),
+            summary_ja=unix_lines(self.summary_ja.data).strip(),
+            summary_en=unix_lines(self.summary_en.data).strip(),
+            description_ja=unix_lines(self.description_ja.data),
+            description_en=unix_lines(self.description_en.data),
+            prerequisites_ja=unix_lines(self.prerequisites_ja.data),
+            prerequisites_en=unix_lines(self.prerequisites_en.data),
             materials_url=(self.materials_url.data or "").strip(),
             category_slug=self.category.data or None,
             format=self.format.data,
@@ -515,15 +436,15 @@ class EventForm(CheckedForm):
             venue_address=(self.venue_address.data or "").strip(),
             map_url=(self.map_url.data or "").strip(),
             online_url=(self.online_url.data or "").strip(),
-            latitude=self._coordinates[0],
-            longitude=self._coordinates[1],
-            starts_at=self._converted["starts_at"],
-            ends_at=self._converted["ends_at"],
-            timezone=timezone,
+            latitude=self.latitude.data,
+            longitude=self.longitude.data,
+            starts_at=self.starts_at.data,
+            ends_at=self.ends_at.data,
+            timezone=self.timezone.data.strip(),
             language=self.language.data,
             capacity=self.capacity.data,
-            registration_opens_at=self._converted["registration_opens_at"],
-            registration_closes_at=self._converted["registration_closes_at"],
+            registration_opens_at=self.registration_opens_at.data,
+            registration_closes_at=self.registration_closes_at.data,
             cancel_deadline_hours=self.cancel_deadline_hours.data,
             # Left empty, the policy is a full refund.
             refund_percent=100 if self.refund_percent.data is None else self.refund_percent.data,
@@ -539,39 +460,21 @@ class EventForm(CheckedForm):
         return upload.read(limit + 1)
 
     def add_error(self, field_name: str | None, message: str) -> None:
-        """Put a service's refusal where the person will look for it."""
+        """A refusal about the whole list of ticket types or questions goes above that list."""
         if field_name in self.section_errors:
             self.section_errors[field_name].append(message)
-            return
-        field = getattr(self, field_name or "", None)
-        if field is not None and hasattr(field, "errors") and field_name != "meta":
-            field.errors = [*field.errors, message]
         else:
-            self.form_errors.append(message)
+            super().add_error(field_name, message)
 
     @property
     def has_errors(self) -> bool:
-        return bool(
-            self.errors
-            or self.form_errors
-            or self._late_errors
-            or any(self.section_errors.values())
-        )
-
-
-def _lines(text: str | None) -> str:
-    # Browsers send text areas with CRLF line ends; stored text uses LF whatever the browser.
-    return (text or "").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _optional_utc(text: str | None, timezone: str) -> datetime | None:
-    return to_utc(text, timezone) if (text or "").strip() else None
+        return bool(self.errors or self.form_errors or any(self.section_errors.values()))
 
 
 class OrganisersForm(CheckedForm):
     emails = TextAreaField(
         _l("Organisers' e-mail addresses, one per line"),
-        validators=[Length(max=5000)],
+        validators=[Length(max=NOTE_MAX)],
         description=_l("Each must be the address of an organiser's account on this site."),
     )
 
@@ -589,7 +492,10 @@ class RefundForm(RefundAmountForm):
 
 
 class ActionForm(CheckedForm):
-    """Only the CSRF token: publish, duplicate, cancel a registration, promote, check in."""
+    """Only the CSRF token: publish, duplicate, cancel a registration, promote, check in. The
+    page is redirected back to: a refusal is flashed."""
+
+    flashes_errors = True
 
 
 class CancelEventForm(CheckedForm):
@@ -613,7 +519,7 @@ class CancelEventForm(CheckedForm):
     )
     message = TextAreaField(
         _l("Message to everyone registered (optional)"),
-        validators=[NoControlCharacters(), Length(max=5000)],
+        validators=[NoControlCharacters(), Length(max=NOTE_MAX)],
         render_kw={"rows": 5},
     )
 
@@ -624,22 +530,22 @@ class EmailAttendeesForm(CheckedForm):
 
     subject_ja = StringField(
         _l("Subject in Japanese"),
-        validators=[NoControlCharacters(), Length(max=200)],
-        render_kw={"lang": "ja", "maxlength": 200},
+        validators=[NoControlCharacters(), Length(max=SUBJECT_MAX)],
+        render_kw={"lang": "ja", "maxlength": SUBJECT_MAX},
     )
     body_ja = TextAreaField(
         _l("Message in Japanese"),
-        validators=[NoControlCharacters(), Length(max=20_000)],
+        validators=[NoControlCharacters(), Length(max=MESSAGE_MAX)],
         render_kw={"rows": 8, "lang": "ja"},
     )
     subject_en = StringField(
         _l("Subject in English"),
-        validators=[NoControlCharacters(), Length(max=200)],
-        render_kw={"lang": "en", "maxlength": 200},
+        validators=[NoControlCharacters(), Length(max=SUBJECT_MAX)],
+        render_kw={"lang": "en", "maxlength": SUBJECT_MAX},
     )
     body_en = TextAreaField(
         _l("Message in English"),
-        validators=[NoControlCharacters(), Length(max=20_000)],
+        validators=[NoControlCharacters(), Length(max=MESSAGE_MAX)],
         render_kw={"rows": 8, "lang": "en"},
     )
     send_key = HiddenField()
@@ -657,22 +563,17 @@ class EmailAttendeesForm(CheckedForm):
     def draft(self) -> MessageDraft:
         return MessageDraft(
             subject_ja=self.subject_ja.data or "",
-            body_ja=_lines(self.body_ja.data),
+            body_ja=unix_lines(self.body_ja.data),
             subject_en=self.subject_en.data or "",
-            body_en=_lines(self.body_en.data),
+            body_en=unix_lines(self.body_en.data),
         )
 
-    def add_error(self, field_name: str | None, message: str) -> None:
-        """A refusal by the services, on its field or, without one, on the whole form."""
-        field = self._fields.get(field_name or "")
-        if field is None or field_name == "send_key":
-            self.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
 
+class CheckInForm(CheckedForm):
+    # Without the text rule: a scanned code is only looked up (its control characters dropped
+    # by search_term), never stored or sent, and junk in it is simply "no such ticket".
+    text_rule = False
+    flashes_errors = True  # the check-in page is redirected back to
 
-class CheckInForm(FlaskForm):
-    # Not a CheckedForm: a scanned code is only looked up (its control characters dropped by
-    # clean_search), never stored or sent, and junk in it is simply "no such ticket".
     code = HiddenField()
     q = HiddenField()

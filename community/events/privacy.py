@@ -1,8 +1,9 @@
 """What the events domain keeps about a person, for "download my data" and "delete my account".
 
-Registered with accounts at start-up (accounts never imports events). A deleted person's active
-registrations are cancelled (their places go to the waiting list) and every registration they
-made loses their name, e-mail address and answers; the rows stay, anonymised, for the records.
+Registered with accounts' `personal_data` hook from the events' `init_app` (accounts never
+imports events). A deleted person's active registrations are cancelled (their places go to the
+waiting list) and every registration they made loses their name, e-mail address and answers; the
+rows stay, anonymised, for the records.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import or_, select
 from community.accounts.models import User
 from community.core.db import db
 from community.events.models import ACTIVE, Answer, Registration
+from community.events.services import cancel_registration
 
 
 def _registrations_of(user: User) -> list[Registration]:
@@ -47,8 +49,6 @@ def export_registrations(user: User) -> list[dict]:
 
 
 def erase_registrations(user: User) -> None:
-    from community.events.services import cancel_registration
-
     for registration_id in [r.id for r in _registrations_of(user) if r.status in ACTIVE]:
         # The person's own choice: what is left of a payment stays as the refund rules had it.
         cancel_registration(registration_id, by_organiser=True, refund_rest=False)
@@ -59,9 +59,3 @@ def erase_registrations(user: User) -> None:
         db.session.execute(
             Answer.__table__.delete().where(Answer.registration_id == registration.id)
         )
-
-
-def register() -> None:
-    from community.accounts.services import register_personal_data
-
-    register_personal_data("registrations", export_registrations, erase_registrations)

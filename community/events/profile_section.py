@@ -1,6 +1,6 @@
-"""The "My events" section of the profile page, which events adds to it through
-accounts.sections (accounts never imports events). What it holds, and whose registrations count
-as the account's, is services.my_events; this module only renders it and registers it.
+"""The "My events" section of the profile page, which events adds to it through accounts'
+`profile_section` hook (accounts never imports events). What it holds, and whose registrations
+count as the account's, is services.my_events; this module only renders it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,3 @@ def my_events_section(user: User) -> Markup:
             "events/_my_events.html", mine=services.my_events(user, moment), user=user, now=moment
         )
     )
-
-
-def register() -> None:
-    from community.accounts.sections import register_profile_section
-
-    register_profile_section("my-events", my_events_section)

@@ -5,11 +5,9 @@ A section concerns the one registration whose link was opened, nothing more: any
 with any e-mail address, so what is gathered by address (that address's other registrations, its
 calendar) must never appear here; at most, a section offers to send it to the address.
 
-Events never imports those domains: each registers, at start-up, a function that takes the
-registration (whose manage link was opened) and returns the section's HTML (Markup), and the
-manage page shows them in the order they were registered. Registering the same name again
-replaces the earlier function, so that building several apps in one process (the tests) does not
-repeat a section.
+Events never imports those domains: each registers, from its `init_app`, a function that takes
+the registration (whose manage link was opened) and returns the section's HTML (Markup), and the
+manage page shows them in the order they were registered.
 """
 
 from __future__ import annotations
@@ -18,16 +16,13 @@ from collections.abc import Callable
 
 from markupsafe import Markup
 
+from community.core.hooks import Hook
 from community.events.models import Registration
 
 ManageSection = Callable[[Registration], Markup]
 
-_manage_sections: dict[str, ManageSection] = {}
-
-
-def register_manage_section(name: str, render: ManageSection) -> None:
-    _manage_sections[name] = render
+manage_section: Hook[ManageSection] = Hook("events.manage_section")
 
 
 def manage_sections(registration: Registration) -> list[Markup]:
-    return [render(registration) for render in _manage_sections.values()]
+    return [render(registration) for render in manage_section.values()]

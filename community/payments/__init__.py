@@ -1,7 +1,31 @@
-"""Money: orders and their payment attempts, refunds and Stripe's webhook events, the Stripe
-gateway, and the offline sandbox that stands in for Stripe when no key is set.
+"""Money: orders and the payments that settle them, refunds, subscriptions and Stripe's webhook
+events; the providers money comes through (`providers.py`: the Stripe gateway, the offline
+sandbox that stands in for Stripe when no key is set, and bank transfers against an invoice,
+which an administrator records on the order's bank-transfer page, `bank_views.py`).
 
-It knows nothing of tickets, tiers or dues: a domain registers a fulfilment handler for its
-purpose (`"ticket"`, `"sponsorship"`, …) and payments calls it when money arrives, a checkout
-expires, or money goes back.
+It knows nothing of tickets, tiers or dues: a domain registers, from its `init_app`, a
+fulfilment handler for its purpose (`"ticket"`, `"sponsorship"`, …) that payments calls when
+money arrives, a checkout expires, money goes back, or a subscription renews, falls past due,
+changes or ends (`fulfilment.fulfilment_handler`), and the rule of who may see its orders in
+the back office (`visibility.visibility_rule`).
 """
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+from community.accounts.navigation import organisers
+from community.core.navigation import NavEntry, add_navigation
+from community.payments import admin_views, bank_views, sandbox_views, views
+from community.payments.cli import command_group
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(bank_views.bp)
+    if app.config["PAYMENTS_SANDBOX"]:  # Stripe's stand-in; production refuses to start with it
+        app.register_blueprint(sandbox_views.bp)
+    app.cli.add_command(command_group())
+    add_navigation(app, NavEntry("payments_admin.orders", _l("Orders"), 70, shown_to=organisers))

@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from community.accounts.access import admin_required, organiser_required
 from community.core.errors import DomainError
+from community.core.forms import add_domain_error
 from community.core.i18n import current_language
-from community.core.money import MoneyError, parse_amount
 from community.payments import reports, services
 from community.payments.forms import RefundAmountForm
 from community.payments.visibility import purpose_label, visibility_for
@@ -113,19 +113,20 @@ def refund(order_id: int):
     found = reports.visible_order(_me(), order_id)
     if found is None:
         abort(404)
-    form = AdminRefundForm()
+    # The amount is read in the order's currency; a refused one is flashed by the form.
+    form = AdminRefundForm(currency=found.currency)
     if form.validate_on_submit():
-        text = (form.amount.data or "").strip()
         try:
-            amount = parse_amount(text, found.currency) if text else None
             # Payments does not know what was bought: the purpose's handler tells the buyer.
             services.refund_order(
-                found, amount, reason="administrator", by_user_id=_me().id, tell_buyer=True
+                found,
+                form.amount.data,
+                reason="administrator",
+                by_user_id=_me().id,
+                tell_buyer=True,
             )
-        except MoneyError:
-            flash(_("Give an amount such as 1500 (or 12.50 in a currency with cents)."), "error")
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(
                 _("The refund is on its way; it shows here when the provider confirms it."),

@@ -1,4 +1,9 @@
-"""`flask --app wsgi payments …`: catching up with Stripe, for cron or by hand."""
+"""`flask --app wsgi payments …`: catching up with Stripe, for cron or by hand.
+
+The group is built for each app (`command_group`), so that a domain above may add its own
+payment jobs to it from its `init_app` (events adds `expire-holds`) without changing another
+app's commands.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,19 @@ import re
 from datetime import timedelta
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
-payments_cli = AppGroup("payments", help="Payments: reconcile with Stripe, expire holds.")
+from community.core.db import utcnow
+from community.payments.services import reconcile
 
 _SINCE = re.compile(r"^(\d{1,4})([dh])$")
 
 
-@payments_cli.command("reconcile")
+@click.command("reconcile")
 @click.option("--since", default="3d", show_default=True, help="How far back: 3d, 12h, …")
+@with_appcontext
 def reconcile_command(since: str) -> None:
     """Apply what Stripe reported but the database missed (lost webhooks), once."""
-    from community.core.db import utcnow
-    from community.payments.services import reconcile
-
     match = _SINCE.match(since.strip())
     if not match:
         raise click.BadParameter(
@@ -31,3 +35,9 @@ def reconcile_command(since: str) -> None:
     for event_id, kind, outcome in changed:
         click.echo(f"{event_id}  {kind}: {outcome}")
     click.echo(f"Reconciled: {len(changed)} change(s).")
+
+
+def command_group() -> AppGroup:
+    group = AppGroup("payments", help="Payments: reconcile with Stripe, expire holds.")
+    group.add_command(reconcile_command)
+    return group

@@ -1,10 +1,17 @@
 """Fulfilment by purpose: how payments tells a domain that money arrived, a checkout expired, or
 money went back, without knowing what was bought.
 
-A domain registers one handler per purpose at start-up. Handlers run inside the payments
+A domain registers one handler per purpose from its `init_app`
+(`fulfilment_handler.register(app, "ticket", Fulfilment(…))`). Handlers run inside the payments
 transaction that records the webhook event (or the refund), so the event and its effect are
 committed together (or not at all): they must not commit, and they return what to do after the
 commit (e-mails).
+
+Money recorded by hand (a bank transfer against the order's invoice) runs the same `paid`. A
+subscription's later life is told through the optional callbacks, each once per change: a
+renewal paid (`renewed`), a renewal that could not be charged (`past_due`), any other change at
+the provider (`changed`: back in good standing, a new period end, cancellation asked for the end
+of the period), and its end (`ended`).
 """
 
 from __future__ import annotations
@@ -12,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from community.payments.models import Order
+from community.core.hooks import Hook
+from community.payments.models import Order, Subscription
 
 AfterCommit = Callable[[], None]
+SubscriptionCallback = Callable[[Order, Subscription], AfterCommit | None]
 
 
 @dataclass(frozen=True)
@@ -31,14 +40,16 @@ class Fulfilment:
     # Stripe's dashboard. Returns how to tell the buyer (once). A refund that a domain tells in
     # the words of a larger action (a cancellation) is asked with `tell_buyer=False`.
     refund_started: Callable[[Order, int], AfterCommit | None] | None = None
+    # A subscription's life after its first payment (see the module's opening).
+    renewed: SubscriptionCallback | None = None
+    past_due: SubscriptionCallback | None = None
+    changed: SubscriptionCallback | None = None
+    ended: SubscriptionCallback | None = None
 
 
-_handlers: dict[str, Fulfilment] = {}
-
-
-def register_fulfilment(purpose: str, fulfilment: Fulfilment) -> None:
-    _handlers[purpose] = fulfilment
+# Keyed by purpose: "ticket", "sponsorship", "membership", "donation".
+fulfilment_handler: Hook[Fulfilment] = Hook("payments.fulfilment")
 
 
 def fulfilment_for(purpose: str) -> Fulfilment | None:
-    return _handlers.get(purpose)
+    return fulfilment_handler.get(purpose)

@@ -66,6 +66,32 @@ class RefundResult:
     amount: int
 
 
+@dataclass(frozen=True)
+class SubscriptionData:
+    """A subscription as Stripe shows it (in its events)."""
+
+    id: str
+    status: str  # Stripe's: active, trialing, past_due, unpaid, canceled, incomplete, …
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    metadata: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvoiceData:
+    """An invoice of a subscription as Stripe shows it (in invoice.paid / payment_failed)."""
+
+    id: str
+    subscription: str | None
+    billing_reason: str  # subscription_create (the first, paid by the checkout), _cycle, …
+    amount_paid: int
+    amount_due: int
+    currency: str  # upper case
+    period_end: datetime | None
+    # The subscription's metadata (our order id, purpose and reference).
+    metadata: dict = field(default_factory=dict)
+
+
 class MalformedEvent(Exception):
     """A verified event whose object is not what Stripe documents (a field missing or of another
     type): nothing of it is applied, and the webhook answers 400."""
@@ -117,6 +143,59 @@ def _session_from(obj) -> CheckoutSession:
     )
 
 
+def _metadata(value) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedEvent("metadata is not an object")
+    return {str(key): str(item) for key, item in value.items()}
+
+
+def _object(data: dict, key: str) -> dict:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedEvent(f"{key} is not an object")
+    return value
+
+
+def subscription_from_event_object(data: dict) -> SubscriptionData:
+    # Since API version 2025-03-31 the period is on each item, no longer on the subscription.
+    items = _object(data, "items").get("data") or []
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise MalformedEvent("items.data is not a list of objects")
+    ends = [_integer(item, "current_period_end") for item in items]
+    end = max((value for value in ends if value), default=None) or _integer(
+        data, "current_period_end"
+    )
+    return SubscriptionData(
+        id=_text(data, "id", required=True),
+        status=_text(data, "status") or "",
+        current_period_end=_time(end),
+        cancel_at_period_end=data.get("cancel_at_period_end") is True,
+        metadata=_metadata(data.get("metadata")),
+    )
+
+
+def invoice_from_event_object(data: dict) -> InvoiceData:
+    # Since API version 2025-03-31 the subscription is under parent.subscription_details.
+    details = _object(_object(data, "parent"), "subscription_details")
+    subscription = _id_of(details.get("subscription")) or _id_of(data.get("subscription"))
+    earlier = _object(data, "subscription_details")  # where API versions before put it
+    metadata = _metadata(details.get("metadata") or earlier.get("metadata"))
+    return InvoiceData(
+        id=_text(data, "id", required=True),
+        subscription=subscription,
+        billing_reason=_text(data, "billing_reason") or "",
+        amount_paid=_integer(data, "amount_paid") or 0,
+        amount_due=_integer(data, "amount_due") or 0,
+        currency=(_text(data, "currency") or "").upper(),
+        period_end=_time(_integer(data, "period_end")),
+        metadata=metadata,
+    )
+
+
 def refunded_charge_from_event_object(data: dict) -> RefundedCharge:
     return RefundedCharge(
         payment_intent=_id_of(data.get("payment_intent")),
@@ -157,6 +236,8 @@ def session_from_event_object(data: dict) -> CheckoutSession:
 
 class StripeGateway:
     provider = "stripe"
+    records_by_hand = False
+    payment_kind = "checkout"
 
     def __init__(
         self,
@@ -207,24 +288,29 @@ class StripeGateway:
         success_url: str,
         cancel_url: str,
         idempotency_key: str,
+        interval: str | None = None,
     ) -> CheckoutSession:
         price_data = {
             "currency": currency.lower(),
             "unit_amount": amount_minor,
             "product_data": {"name": name[:250]},
         }
-        if mode == "subscription":
-            price_data["recurring"] = {"interval": "month"}
+        metadata = {"order_id": str(order_id), "purpose": purpose, "reference": reference}
         params = {
             "mode": mode,
             "line_items": [{"price_data": price_data, "quantity": 1}],
             "client_reference_id": str(order_id),
             "customer_email": email,
-            "metadata": {"order_id": str(order_id), "purpose": purpose, "reference": reference},
+            "metadata": metadata,
             "success_url": success_url,
             "cancel_url": cancel_url,
             "expires_at": int(expires_at.timestamp()),
         }
+        if mode == "subscription":
+            # The order's interval; its metadata also goes on the subscription, so that every
+            # later invoice and change of it names the order it belongs to.
+            price_data["recurring"] = {"interval": interval or "month"}
+            params["subscription_data"] = {"metadata": metadata}
         session = self._call(
             self.client.v1.checkout.sessions.create,
             params,

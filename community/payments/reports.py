@@ -25,7 +25,7 @@ from community.core.dates import zone
 from community.core.db import db
 from community.core.money import format_money
 from community.core.pagination import page_number
-from community.core.text import search_term
+from community.core.text import SEARCH_MAX, search_term
 from community.payments.models import ORDER_STATUSES, Order, WebhookEvent
 from community.payments.visibility import purpose_label, registered_purposes, visible_orders
 
@@ -132,7 +132,7 @@ class OrderFilters:
             status=status,
             created_from=created_from,
             created_to=created_to,
-            search=clean_text(args.get("q"))[:100],
+            search=clean_text(args.get("q"))[:SEARCH_MAX],
             page=page_number(args.get("page")),
             problems=tuple(problems),
         )

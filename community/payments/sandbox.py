@@ -23,11 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 from flask import current_app
 from flask.testing import FlaskClient
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from community.core.db import db, utcnow
 from community.core.errors import DomainError, NotFound
+from community.core.transaction import after_commit
 from community.core.urls import external_url
 from community.payments.gateway import (
     STRIPE_API_VERSION,
@@ -176,6 +176,9 @@ def deliver(event: dict) -> int:
     with app.app_context():
         client = FlaskClient(app, app.response_class, use_cookies=False)
         response = client.post(WEBHOOK_PATH, data=body, headers=headers)
+        # Closed as a server closes it, which runs what waits for the answer to be out (the
+        # outbox's delivery in this process, with MAIL_DELIVERY=in_process).
+        response.close()
     log.info("sandbox delivered %s %s: HTTP %s", event["type"], event["id"], response.status_code)
     return response.status_code
 
@@ -202,6 +205,8 @@ def _no_such_session(session_id: str) -> GatewayError:
 
 class SandboxGateway:
     provider = PROVIDER
+    records_by_hand = False
+    payment_kind = "checkout"
 
     def __init__(self, webhook_secret_value: str | None = None) -> None:
         self.webhook_secret = webhook_secret_value or webhook_secret()
@@ -221,7 +226,9 @@ class SandboxGateway:
         success_url: str,
         cancel_url: str,
         idempotency_key: str,
+        interval: str | None = None,
     ) -> CheckoutSession:
+        # The interval lives on the order (which the session's events are built from).
         session_id = "cs_sandbox_" + _token("session", idempotency_key)
         with _stripe_side():
             existing = _payment(session_id)
@@ -359,17 +366,17 @@ class SandboxGateway:
 
 def _deliver_after_the_callers_commit(event: dict) -> None:
     """Stripe sends `charge.refunded` after it has answered; the caller records the refund id
-    first. Delivered when the caller's session next commits, so the two never race."""
+    first. Delivered once the caller's next unit of work commits, so the two never race."""
     app = current_app._get_current_object()
 
-    def send(_session) -> None:
+    def send() -> None:
         try:
             with app.app_context():
                 deliver(event)
         except Exception:  # a lost event, as with Stripe: never the caller's commit failing
             log.exception("sandbox could not deliver %s %s", event["type"], event["id"])
 
-    sqlalchemy_event.listen(db.session(), "after_commit", send, once=True)
+    after_commit(send)
 
 
 # --- the hosted page's actions -------------------------------------------------------------------

@@ -11,35 +11,58 @@ transaction as the event that brought it; refunds are asked of Stripe with our r
 idempotency key, and one Stripe did not answer is asked again by reconcile; the buyer is told
 of each refund once (the purpose's handler, or the caller in its own words). The receipt is
 Stripe's own (the charge's receipt_url), read once the payment is recorded.
+
+Money that no webhook reports (a bank transfer against the order's invoice) is recorded by an
+administrator through `record_payment`, which settles the order with the same code as a paid
+checkout (`_settle`: the order's row locked by a write first, its purpose's `paid` run once) and
+refuses a second payment of an order, or one of another amount. A subscription started by a
+checkout gets a row of its own; its later invoices and changes (`invoice.paid`,
+`invoice.payment_failed`, `customer.subscription.updated` and `.deleted`) are applied to it and
+told to the purpose's handler as renewed, past due, changed or ended, each once.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from community.core.db import begin_write, db, utcnow
-from community.core.errors import Busy, DomainError
+from community.core.dates import zone
+from community.core.db import db, utcnow
+from community.core.errors import Busy, Conflict, DomainError, NotFound
 from community.core.i18n import current_language
 from community.core.money import format_money, is_known_currency
+from community.core.transaction import after_commit, write_transaction
 from community.core.urls import MAX_ID
 from community.payments.fulfilment import fulfilment_for
 from community.payments.gateway import (
     MINIMUM_CHARGE,
     CheckoutSession,
     GatewayError,
+    InvoiceData,
     StripeGateway,
+    SubscriptionData,
     WebhookEventData,
+    invoice_from_event_object,
     refunded_charge_from_event_object,
     session_from_event_object,
+    subscription_from_event_object,
 )
-from community.payments.models import Order, Payment, Refund, WebhookEvent
+from community.payments.models import (
+    INTERVALS,
+    Order,
+    Payment,
+    Refund,
+    Subscription,
+    WebhookEvent,
+)
+from community.payments.providers import BANK_TRANSFER, Provider, invoice_number_for
+from community.payments.sandbox import SandboxGateway
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +70,14 @@ __all__ = [
     "apply_event",
     "close_checkouts",
     "gateway",
+    "issue_invoice",
     "open_order",
+    "order_by_id",
     "orders_for",
     "paid_order_for",
     "reconcile",
+    "record_bank_transfer",
+    "record_payment",
     "refund_order",
     "refundable_for",
     "refundable_minor",
@@ -62,12 +89,24 @@ __all__ = [
 
 ALREADY_REFUNDED = _l("This payment is already refunded in full (or its refund is on its way).")
 
-HANDLED_LATER = {
+SUBSCRIPTION_EVENTS = {
     "invoice.paid",
     "invoice.payment_failed",
     "customer.subscription.updated",
     "customer.subscription.deleted",
 }
+# What each of Stripe's subscription statuses is in our ledger; "incomplete" (its first invoice
+# not paid yet) is not a subscription of ours yet: its checkout decides.
+SUBSCRIPTION_STATUS_OF = {
+    "active": "active",
+    "trialing": "active",
+    "past_due": "past_due",
+    "unpaid": "past_due",
+    "paused": "past_due",
+    "canceled": "ended",
+    "incomplete_expired": "ended",
+}
+ALREADY_PAID = _l("This order is already paid: a second payment is not recorded.")
 
 
 def gateway():
@@ -82,8 +121,6 @@ def gateway():
             retries=config.get("STRIPE_NETWORK_RETRIES", 2),
         )
     if config.get("PAYMENTS_SANDBOX"):
-        from community.payments.sandbox import SandboxGateway
-
         return SandboxGateway()
     return None
 
@@ -102,9 +139,20 @@ def open_order(
     expires_at: datetime | None = None,
     user_id: int | None = None,
     mode: str = "payment",
+    interval: str | None = None,
 ) -> Order:
-    """The pending order for this purchase, made once: a second call returns the same order."""
+    """The pending order for this purchase, made once: a second call returns the same order.
+
+    A subscription (`mode="subscription"`) is billed every `interval` ("month", the default, or
+    "year"). Written in the caller's unit of work when there is one (a domain that points its
+    own row at the order in the same transaction), else in one of its own."""
     currency = currency.upper()
+    if mode == "subscription":
+        interval = interval or "month"
+        if interval not in INTERVALS:
+            raise DomainError(_l("A subscription is paid monthly or yearly."), field="interval")
+    else:
+        interval = None
     if not is_known_currency(currency):
         raise DomainError(_l("This currency is not accepted."), field="currency")
     minimum = MINIMUM_CHARGE.get(currency, 50)
@@ -129,17 +177,21 @@ def open_order(
         description=description[:300],
         expires_at=expires_at,
         mode=mode,
+        billing_interval=interval,
         status="pending",
         refunded_minor=0,
     )
-    db.session.add(order)
     try:
-        db.session.commit()
+        with write_transaction():
+            db.session.add(order)
     except IntegrityError:
         # Another request opened it at the same moment: the partial unique index kept one.
-        db.session.rollback()
         return _pending_order(purpose, reference)
     return order
+
+
+def order_by_id(order_id: int) -> Order | None:
+    return db.session.get(Order, order_id)
 
 
 def _pending_order(purpose: str, reference: str) -> Order | None:
@@ -178,25 +230,27 @@ def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
             cancel_url=cancel_url,
             # Our own ids: a retried request (or a double click) reuses Stripe's answer.
             idempotency_key=f"order-{order.id}-checkout-{attempt}",
+            interval=order.billing_interval,
         )
     except GatewayError as error:
         log.warning("checkout for order %s failed: %s", order.id, error)
         raise DomainError(
             _l("The payment page could not be opened. Please try again in a moment.")
         ) from error
-    db.session.add(
-        Payment(
-            order_id=order.id,
-            provider=stripe.provider,
-            session_id=session.id,
-            checkout_url=session.url,
-            amount_minor=order.amount_minor,
-            currency=order.currency,
-            status="open",
-            expires_at=session.expires_at,
+    with write_transaction():
+        db.session.add(
+            Payment(
+                order_id=order.id,
+                provider=stripe.provider,
+                kind=stripe.payment_kind,
+                session_id=session.id,
+                checkout_url=session.url,
+                amount_minor=order.amount_minor,
+                currency=order.currency,
+                status="open",
+                expires_at=session.expires_at,
+            )
         )
-    )
-    db.session.commit()
     return session.url
 
 
@@ -242,10 +296,7 @@ def close_checkouts(purpose: str, reference: str) -> str:
 def _close_order_first(purpose: str, reference: str) -> list[str]:
     """Close the purchase's pending order in the ledger (no handler: the caller decides what
     becomes of what it held) and list the sessions still open at Stripe, of any of its orders."""
-    if db.session().in_transaction():
-        db.session.rollback()  # a read snapshot taken earlier may be stale
-    try:
-        begin_write(db.session)
+    with write_transaction():  # a read snapshot taken earlier may be stale: a fresh one
         order = _pending_order(purpose, reference)
         if order is not None:
             db.session.execute(
@@ -255,10 +306,6 @@ def _close_order_first(purpose: str, reference: str) -> list[str]:
             if order.status == "pending":
                 order.transition("expired", utcnow())
         session_ids = list(_open_session_ids(purpose, reference))
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
     return session_ids
 
 
@@ -277,16 +324,14 @@ def _open_session_ids(purpose: str, reference: str):
 
 def _expire_attempt(session_id: str, provider: str) -> None:
     """Stripe says this session is expired: so is our attempt (a paid one stays paid)."""
-    db.session.execute(
-        update(Payment)
-        .where(
-            Payment.provider == provider,
-            Payment.session_id == session_id,
-            Payment.status == "open",
+    with write_transaction():
+        db.session.execute(
+            Payment.moved_to("expired", utcnow()).where(
+                Payment.provider == provider,
+                Payment.session_id == session_id,
+                Payment.status == "open",
+            )
         )
-        .values(status="expired", updated_at=utcnow())
-    )
-    db.session.commit()
 
 
 def sync_checkouts(purpose: str, reference: str) -> bool:
@@ -308,18 +353,8 @@ def sync_checkouts(purpose: str, reference: str) -> bool:
 
 def apply_session(session: CheckoutSession, provider: str) -> str:
     """Apply a session read from Stripe (the same effect as its webhook, which may come later)."""
-    after_commit = []
-    if db.session().in_transaction():
-        db.session.rollback()  # a read snapshot taken before Stripe answered may be stale
-    try:
-        begin_write(db.session)
-        outcome, _ = _paid(session, provider, after_commit)
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    for action in after_commit:
-        action()
+    with write_transaction():  # a read snapshot taken before Stripe answered may be stale
+        outcome, _ = _paid(session, provider)
     return outcome
 
 
@@ -431,10 +466,7 @@ def _buyer_news(refund_id: int):
 def _record_refund(
     order_id: int, amount_minor: int | None, *, reason: str, by_user_id: int | None
 ) -> int:
-    if db.session().in_transaction():
-        db.session.rollback()  # what the caller read may be stale: the lock re-reads it
-    try:
-        begin_write(db.session)
+    with write_transaction():  # what the caller read may be stale: the lock re-reads it
         db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
         order = db.session.get(Order, order_id, populate_existing=True)
         if order is not None and order.status == "refunded":
@@ -466,13 +498,6 @@ def _record_refund(
             requested_by_id=by_user_id,
         )
         db.session.add(refund)
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    except DomainError:
-        db.session.rollback()
-        raise
     return refund.id
 
 
@@ -510,9 +535,7 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
                 ) from error
             return refund
         _write_alone(
-            update(Refund)
-            .where(Refund.id == refund.id, Refund.status == "pending", Refund.refund_id.is_(None))
-            .values(status="failed")
+            Refund.moved_to("failed").where(Refund.id == refund.id, Refund.refund_id.is_(None))
         )
         log.error("refund %s refused by the provider: %s", refund.id, error)
         if interactive:
@@ -535,13 +558,9 @@ def _write_alone(statement) -> None:
     refund pending and unsent, a receipt unknown — and reconcile asks Stripe again (for a refund
     with the same idempotency key)."""
     try:
-        if db.session().in_transaction():
-            db.session.commit()  # only reads since the last commit: nothing of ours is lost
-        begin_write(db.session)
-        db.session.execute(statement)
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
+        with write_transaction():
+            db.session.execute(statement)
+    except Busy as error:
         log.warning(
             "Stripe's answer not recorded (the database is busy; reconcile retries): %s", error
         )
@@ -571,7 +590,7 @@ def retry_refunds() -> list[int]:
     return sent
 
 
-def _refund_unfulfilled(order: Order, payment: Payment, after_commit: list) -> None:
+def _refund_unfulfilled(order: Order, payment: Payment) -> None:
     """Money arrived for what can no longer be given: all of it goes back, decided in the same
     transaction as the webhook event that brought it (so once), asked of Stripe after commit."""
     refund = Refund(
@@ -584,10 +603,10 @@ def _refund_unfulfilled(order: Order, payment: Payment, after_commit: list) -> N
     db.session.add(refund)
     db.session.flush()
     refund_id = refund.id
-    after_commit.append(lambda: _send_refund(refund_id, interactive=False))
+    after_commit(lambda: _send_refund(refund_id, interactive=False))
 
 
-def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int | None]:
+def _refunded(charge: dict, provider: str) -> tuple[str, int | None]:
     refunded_charge = refunded_charge_from_event_object(charge)
     intent = refunded_charge.payment_intent
     payment = db.session.scalar(
@@ -609,8 +628,7 @@ def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int
         if refund.status == "pending" and order.refunded_minor + settled + refund.amount_minor <= (
             refunded
         ):
-            refund.status = "succeeded"
-            refund.settled_at = moment
+            refund.transition("succeeded", moment)
             settled += refund.amount_minor
     rest = refunded - order.refunded_minor - settled
     if rest > 0:  # refunded at Stripe directly, not through us
@@ -633,10 +651,10 @@ def _refunded(charge: dict, provider: str, after_commit: list) -> tuple[str, int
             # Nobody here asked for it, so nobody has told the buyer yet.
             told = handler.refund_started(order, rest)
             if told is not None:
-                after_commit.append(told)
+                told()  # in this transaction: the outbox sends it with the refund's record
         action = handler.refunded(order, refunded, full)
         if action is not None:
-            after_commit.append(action)
+            after_commit(action)
     return ("refunded" if full else "partially refunded"), order.id
 
 
@@ -649,57 +667,55 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
     Returns what happened ("duplicate", "paid", "ignored", …) for the log and the tests. A lock
     timeout raises Busy: the caller answers 503 and Stripe delivers again later.
     """
-    after_commit = []
     try:
-        begin_write(db.session)
-        db.session.add(
-            WebhookEvent(
-                provider=provider,
-                event_id=event.id,
-                type=event.type,
-                payload={"object": event.object},
+        with write_transaction():
+            db.session.add(
+                WebhookEvent(
+                    provider=provider,
+                    event_id=event.id,
+                    type=event.type,
+                    payload={"object": event.object},
+                )
             )
-        )
-        try:
-            db.session.flush()
-        except IntegrityError:
-            db.session.rollback()
-            return "duplicate"
-        outcome, order_id = _dispatch(event, provider, after_commit)
-        db.session.execute(
-            update(WebhookEvent)
-            .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
-            .values(outcome=outcome, order_id=order_id)
-        )
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    except Exception:
-        db.session.rollback()
-        raise
-    for action in after_commit:
-        action()
+            try:
+                db.session.flush()
+            except IntegrityError as error:
+                raise _Duplicate from error
+            outcome, order_id = _dispatch(event, provider)
+            db.session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
+                .values(outcome=outcome, order_id=order_id)
+            )
+    except _Duplicate:
+        return "duplicate"
     return outcome
 
 
-def _dispatch(event: WebhookEventData, provider: str, after_commit: list) -> tuple[str, int | None]:
+class _Duplicate(Exception):
+    """This event's id is taken: it was applied before."""
+
+
+def _dispatch(event: WebhookEventData, provider: str) -> tuple[str, int | None]:
     kind = event.type
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         session = session_from_event_object(event.object)
         if kind == "checkout.session.completed" and session.payment_status != "paid":
             return "awaiting asynchronous payment", _order_id_of(session)
-        return _paid(session, provider, after_commit)
+        return _paid(session, provider)
     if kind == "checkout.session.async_payment_failed":
         session = session_from_event_object(event.object)
-        return _closed(session, provider, "failed", after_commit)
+        return _closed(session, provider, "failed")
     if kind == "checkout.session.expired":
         session = session_from_event_object(event.object)
-        return _closed(session, provider, "expired", after_commit)
+        return _closed(session, provider, "expired")
     if kind == "charge.refunded":
-        return _refunded(event.object, provider, after_commit)
-    if kind in HANDLED_LATER:
-        return "recorded", None
+        return _refunded(event.object, provider)
+    if kind in SUBSCRIPTION_EVENTS and kind.startswith("invoice."):
+        return _invoice_event(invoice_from_event_object(event.object), provider, kind)
+    if kind in SUBSCRIPTION_EVENTS:
+        deleted = kind == "customer.subscription.deleted"
+        return _subscription_event(subscription_from_event_object(event.object), provider, deleted)
     return "ignored", None
 
 
@@ -731,6 +747,7 @@ def _locked_order(session: CheckoutSession, provider: str) -> tuple[Order | None
         payment = Payment(
             order_id=order.id,
             provider=provider,
+            kind="checkout",
             session_id=session.id,
             checkout_url=session.url or "",
             amount_minor=session.amount_total or 0,
@@ -753,7 +770,7 @@ def _is_session_of(session: CheckoutSession, order: Order) -> bool:
     )
 
 
-def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[str, int | None]:
+def _paid(session: CheckoutSession, provider: str) -> tuple[str, int | None]:
     order, payment = _locked_order(session, provider)
     if order is None:
         log.error("payment for an unknown order: session %s", session.id)
@@ -773,36 +790,46 @@ def _paid(session: CheckoutSession, provider: str, after_commit: list) -> tuple[
     if order.status not in ("pending", "expired", "failed") or payment.status == "paid":
         return f"already {order.status}", order.id
     moment = utcnow()
-    order.transition("paid", moment)
-    payment.status = "paid"
     payment.payment_intent_id = session.payment_intent
-    payment.updated_at = moment
     if session.payment_intent:
         payment_id = payment.id
-        after_commit.append(lambda: store_receipt(payment_id))
-    handler = fulfilment_for(order.purpose)
-    if handler is None:
-        log.error("order %s paid for purpose %r, which nobody fulfils", order.id, order.purpose)
+        after_commit(lambda: store_receipt(payment_id))
+    if session.subscription and order.mode == "subscription":
+        _subscription_row(order, provider, session.subscription)
+    fulfilled = _settle(order, payment, moment)
+    if fulfilled is None:
         return "paid, no fulfilment", order.id
-    fulfilled, action = handler.paid(order)
     if not fulfilled:
-        _refund_unfulfilled(order, payment, after_commit)
-    if action is not None:
-        after_commit.append(action)
+        _refund_unfulfilled(order, payment)
     return ("paid" if fulfilled else "paid, not fulfilled, refunding"), order.id
 
 
-def _closed(
-    session: CheckoutSession, provider: str, status: str, after_commit: list
-) -> tuple[str, int | None]:
+def _settle(order: Order, payment: Payment, moment: datetime) -> bool | None:
+    """Money arrived for this order (its row locked by the caller's write): the order and the
+    payment are paid, and the purpose's handler gives what was bought. Returns whether it could
+    (None: no handler for this purpose); the handler's after-commit action is queued."""
+    order.transition("paid", moment)
+    if payment.status != "paid":  # a payment recorded by hand is made paid
+        payment.transition("paid", moment)
+    handler = fulfilment_for(order.purpose)
+    if handler is None:
+        log.error("order %s paid for purpose %r, which nobody fulfils", order.id, order.purpose)
+        return None
+    fulfilled, action = handler.paid(order)
+    if action is not None:
+        after_commit(action)
+    return fulfilled
+
+
+def _closed(session: CheckoutSession, provider: str, status: str) -> tuple[str, int | None]:
     order, payment = _locked_order(session, provider)
     if order is None:
         return "unknown order", None
     if payment.status == "paid":
         # Deliveries come in any order: a late failure or expiry never undoes a payment.
         return f"already {order.status}", order.id
-    payment.status = status
-    payment.updated_at = utcnow()
+    if payment.status == "open":  # a closed attempt keeps the word it was closed with
+        payment.transition(status, utcnow())
     if order.status != "pending":
         return f"already {order.status}", order.id
     if any(p.status == "open" for p in order.payments):
@@ -812,8 +839,317 @@ def _closed(
     if handler is not None:
         action = handler.expired(order)
         if action is not None:
-            after_commit.append(action)
+            after_commit(action)
     return status, order.id
+
+
+# --- money recorded by hand: bank transfers against an invoice -----------------------------------
+
+
+def issue_invoice(order_id: int) -> str:
+    """The number of this order's invoice, given once (a second call returns the same): what the
+    payer quotes with their bank transfer."""
+    with write_transaction():
+        order = _lock_order(order_id)
+        if order is None:
+            raise NotFound(_l("There is no such order."))
+        if order.invoice_number is None:
+            order.invoice_number = invoice_number_for(order.id, utcnow().astimezone(zone()))
+        number = order.invoice_number
+    return number
+
+
+def record_bank_transfer(
+    order_id: int,
+    *,
+    amount_minor: int,
+    received_on: date,
+    recorded_by_id: int | None,
+    reference: str = "",
+) -> Payment:
+    """An administrator saw a transfer for this order's invoice on the community's account."""
+    return record_payment(
+        order_id,
+        BANK_TRANSFER,
+        amount_minor=amount_minor,
+        currency=None,
+        received_on=received_on,
+        recorded_by_id=recorded_by_id,
+        reference=reference,
+    )
+
+
+def record_payment(
+    order_id: int,
+    provider: Provider,
+    *,
+    amount_minor: int,
+    currency: str | None,
+    received_on: date,
+    recorded_by_id: int | None,
+    reference: str = "",
+) -> Payment:
+    """Record money that no webhook reports (a provider that `records_by_hand`), and settle the
+    order with it: its purpose's `paid` runs exactly once, in this transaction.
+
+    The order's row is locked by writing first, so two people recording the same transfer at the
+    same moment record it once: the second is refused, as is any payment of an order already
+    paid (a unique index backs it), one of another amount or currency than the order's, and one
+    received on a day still to come. An order whose checkout had closed still takes it (money
+    that came late). If what it bought can no longer be given, nothing is recorded and the
+    refusal says so: the money goes back to the payer by hand. Once committed, the order's
+    checkouts still open at Stripe are closed, so that it cannot be paid twice.
+    """
+    if not provider.records_by_hand:
+        raise ValueError(f"{provider.provider} payments are reported by its webhook")
+    today = utcnow().astimezone(zone()).date()
+    if received_on > today:
+        raise DomainError(
+            _l("The day the money arrived cannot be later than today."), field="received_on"
+        )
+    with write_transaction():
+        order = _lock_order(order_id)
+        if order is None:
+            raise NotFound(_l("There is no such order."))
+        if order.status in ("paid", "partially_refunded", "refunded"):
+            raise Conflict(ALREADY_PAID)
+        if order.mode == "subscription":
+            raise DomainError(_l("A subscription is paid by card at the payment provider."))
+        if amount_minor != order.amount_minor or (currency or order.currency) != order.currency:
+            raise DomainError(
+                _l(
+                    "This order is for %(amount)s: record a transfer of exactly that amount "
+                    "(settle any difference with the payer first).",
+                    amount=format_money(order.amount_minor, order.currency, current_language()),
+                ),
+                field="amount",
+            )
+        moment = utcnow()
+        if order.invoice_number is None:
+            order.invoice_number = invoice_number_for(order.id, moment.astimezone(zone()))
+        payment = Payment(
+            order_id=order.id,
+            provider=provider.provider,
+            kind=provider.payment_kind,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            status="paid",
+            received_on=received_on,
+            transfer_reference=reference[:200],
+            recorded_by_id=recorded_by_id,
+            created_at=moment,
+            updated_at=moment,
+        )
+        db.session.add(payment)
+        try:
+            with write_transaction():  # a savepoint: the unique index speaks as a refusal
+                db.session.flush()
+        except IntegrityError as error:
+            raise Conflict(ALREADY_PAID) from error
+        fulfilled = _settle(order, payment, moment)
+        if fulfilled is False:
+            raise Conflict(
+                _l(
+                    "What this order paid for can no longer be given (it was cancelled or "
+                    "released), so the transfer is not recorded: return the money to the payer."
+                )
+            )
+        order_id = order.id
+        after_commit(lambda: _close_open_checkouts(order_id))
+    return payment
+
+
+def _lock_order(order_id: int) -> Order | None:
+    """The order, re-read once its row is locked by a write (None if there is no such order)."""
+    locked = db.session.execute(
+        update(Order).where(Order.id == order_id).values(status=Order.status)
+    )
+    if locked.rowcount != 1:
+        return None
+    return db.session.get(Order, order_id, populate_existing=True)
+
+
+def _close_open_checkouts(order_id: int) -> None:
+    """The order is paid otherwise: its sessions still open at Stripe are expired (never while a
+    lock is held: the sandbox delivers the expiry to our webhook at once)."""
+    stripe = gateway()
+    if stripe is None:
+        return
+    session_ids = db.session.scalars(
+        select(Payment.session_id).where(
+            Payment.order_id == order_id,
+            Payment.provider == stripe.provider,
+            Payment.status == "open",
+        )
+    ).all()
+    db.session.rollback()
+    for session_id in session_ids:
+        try:
+            stripe.expire_session(session_id)
+        except GatewayError as error:
+            log.warning("order %s: session %s not expired: %s", order_id, session_id, error)
+        else:
+            _expire_attempt(session_id, stripe.provider)
+
+
+# --- subscriptions -------------------------------------------------------------------------------
+
+
+def _subscription_row(order: Order, provider: str, subscription_id: str) -> Subscription:
+    """The ledger's row of this subscription (made once, under the order's lock)."""
+    row = db.session.scalar(
+        select(Subscription).where(
+            Subscription.provider == provider, Subscription.subscription_id == subscription_id
+        )
+    )
+    if row is None:
+        row = Subscription(
+            order_id=order.id,
+            provider=provider,
+            subscription_id=subscription_id,
+            billing_interval=order.billing_interval or "month",
+            status="active",
+            cancel_at_period_end=False,
+        )
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _subscription_of(
+    subscription_id: str | None, metadata: dict, provider: str
+) -> tuple[Order | None, Subscription | None]:
+    """The order a subscription belongs to (its row locked by a write) and the subscription's
+    row: found by the subscription's id, or (an event that came before its checkout's) by the
+    order the subscription's metadata names, checked as a session's would be."""
+    if not subscription_id:
+        return None, None
+    row = db.session.scalar(
+        select(Subscription).where(
+            Subscription.provider == provider, Subscription.subscription_id == subscription_id
+        )
+    )
+    if row is not None:
+        order = _lock_order(row.order_id)
+        return order, db.session.get(Subscription, row.id, populate_existing=True)
+    raw = metadata.get("order_id", "")
+    if not (raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID):
+        return None, None
+    order = _lock_order(int(raw))
+    if (
+        order is None
+        or order.mode != "subscription"
+        or metadata.get("purpose") != order.purpose
+        or metadata.get("reference") != order.reference
+    ):
+        return None, None
+    return order, _subscription_row(order, provider, subscription_id)
+
+
+def _tell_subscription(order: Order, row: Subscription, callback: str) -> None:
+    """Tell the purpose's handler (its `callback`, if it has one) what became of the
+    subscription. Not before the order's first payment is recorded: an event that came before its
+    checkout's changes the row, and the handler's `paid` then finds the row as it is."""
+    if order.status not in ("paid", "partially_refunded", "refunded"):
+        return
+    handler = fulfilment_for(order.purpose)
+    told = getattr(handler, callback, None) if handler is not None else None
+    if told is None:
+        return
+    action = told(order, row)
+    if action is not None:
+        after_commit(action)
+
+
+def _invoice_event(invoice: InvoiceData, provider: str, kind: str) -> tuple[str, int | None]:
+    order, row = _subscription_of(invoice.subscription, invoice.metadata, provider)
+    if order is None:
+        return "recorded", None  # not a subscription of ours (or not yet one we know)
+    if invoice.billing_reason == "subscription_create":
+        # The first invoice is what its checkout paid (or failed to): that event decides.
+        return "first invoice: settled by its checkout", order.id
+    moment = utcnow()
+    _extend_period(row, invoice.period_end)
+    if kind == "invoice.payment_failed":
+        if row.status != "active":
+            return f"already {row.status}", order.id
+        row.transition("past_due", moment)
+        _tell_subscription(order, row, "past_due")
+        return "past due", order.id
+    if row.status == "ended":
+        return "already ended", order.id
+    if invoice.amount_paid <= 0 or invoice.currency != order.currency:
+        log.error(
+            "order %s: invoice %s paid %s %s",
+            order.id,
+            invoice.id,
+            invoice.amount_paid,
+            invoice.currency,
+        )
+        return "amount mismatch", order.id
+    known = db.session.scalar(
+        select(Payment.id).where(Payment.provider == provider, Payment.invoice_id == invoice.id)
+    )
+    if known is not None:
+        return "renewal already recorded", order.id
+    db.session.add(
+        Payment(
+            order_id=order.id,
+            provider=provider,
+            kind="renewal",
+            invoice_id=invoice.id,
+            amount_minor=invoice.amount_paid,
+            currency=invoice.currency,
+            status="paid",
+            created_at=moment,
+            updated_at=moment,
+        )
+    )
+    if row.status == "past_due":
+        row.transition("active", moment)
+    row.updated_at = moment
+    db.session.flush()
+    _tell_subscription(order, row, "renewed")
+    return "renewed", order.id
+
+
+def _extend_period(row: Subscription, period_end: datetime | None) -> None:
+    """An invoice's period (charged or not, Stripe has moved on to it) ends no earlier."""
+    if period_end is not None and (
+        row.current_period_end is None or period_end > row.current_period_end
+    ):
+        row.current_period_end = period_end
+
+
+def _subscription_event(
+    subscription: SubscriptionData, provider: str, deleted: bool
+) -> tuple[str, int | None]:
+    order, row = _subscription_of(subscription.id, subscription.metadata, provider)
+    if order is None:
+        return "recorded", None
+    if row.status == "ended":
+        return "already ended", order.id
+    moment = utcnow()
+    status = "ended" if deleted else SUBSCRIPTION_STATUS_OF.get(subscription.status)
+    if status == "ended":
+        row.cancel_at_period_end = subscription.cancel_at_period_end
+        row.transition("ended", moment)
+        _tell_subscription(order, row, "ended")
+        return "ended", order.id
+    was = (row.status, row.current_period_end, row.cancel_at_period_end)
+    if status is not None and status != row.status:
+        row.transition(status, moment)
+    if subscription.current_period_end is not None:
+        row.current_period_end = subscription.current_period_end
+    row.cancel_at_period_end = subscription.cancel_at_period_end
+    if (row.status, row.current_period_end, row.cancel_at_period_end) == was:
+        return "unchanged", order.id  # told already (a renewal, a failed charge)
+    row.updated_at = moment
+    if row.status == "past_due" and was[0] != "past_due":
+        _tell_subscription(order, row, "past_due")
+        return "past due", order.id
+    _tell_subscription(order, row, "changed")
+    return "changed", order.id
 
 
 # --- reconcile -----------------------------------------------------------------------------------

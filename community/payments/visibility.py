@@ -1,10 +1,10 @@
 """Who may see which orders in the back office, without payments knowing what was bought.
 
-Each domain registers, for its purpose, a SQL condition on `Order` that picks the orders an
-organiser may see (for tickets: those of the events they run), a label, and optionally a link to
-where the thing bought is managed. Admins see every order; an order whose purpose has no rule is
-shown to admins only. The rules are SQL conditions, not Python checks, so that a list of orders
-is filtered by the database in one query whatever its length.
+Each domain registers from its `init_app`, for its purpose, a SQL condition on `Order` that
+picks the orders an organiser may see (for tickets: those of the events they run), a label, and
+optionally a link to where the thing bought is managed. Admins see every order; an order whose
+purpose has no rule is shown to admins only. The rules are SQL conditions, not Python checks, so
+that a list of orders is filtered by the database in one query whatever its length.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from flask_babel import LazyString
 from sqlalchemy import ColumnElement, and_, false, or_, true
 
+from community.core.hooks import Hook
 from community.payments.models import Order
 
 if TYPE_CHECKING:
@@ -32,23 +33,20 @@ class Visibility:
     link: Callable[[Order], tuple[str, str] | None] | None = None
 
 
-_rules: dict[str, Visibility] = {}
-
-
-def register_visibility(purpose: str, visibility: Visibility) -> None:
-    _rules[purpose] = visibility
+# Keyed by purpose, as fulfilment is.
+visibility_rule: Hook[Visibility] = Hook("payments.visibility")
 
 
 def visibility_for(purpose: str) -> Visibility | None:
-    return _rules.get(purpose)
+    return visibility_rule.get(purpose)
 
 
 def registered_purposes() -> list[str]:
-    return sorted(_rules)
+    return sorted(visibility_rule.keys())
 
 
 def purpose_label(purpose: str) -> str:
-    rule = _rules.get(purpose)
+    rule = visibility_rule.get(purpose)
     return str(rule.label) if rule is not None else purpose
 
 
@@ -63,6 +61,6 @@ def visible_orders(user: User) -> ColumnElement[bool]:
         false(),
         *(
             and_(Order.purpose == purpose, rule.visible_to(user))
-            for purpose, rule in sorted(_rules.items())
+            for purpose, rule in sorted(visibility_rule.items())
         ),
     )

@@ -146,12 +146,10 @@ def test_data_export_needs_a_signed_in_person(client):
     assert response.headers["Location"].startswith("/account/login?next=")
 
 
-def test_account_deletion_anonymises_the_person_and_keeps_the_row(
-    client, make_user, login, monkeypatch
-):
+def test_account_deletion_anonymises_the_person_and_keeps_the_row(app, client, make_user, login):
     erased = []
-    monkeypatch.setitem(
-        services._personal_data,
+    services.personal_data.register(
+        app,
         "test_hook",
         services.PersonalData(lambda user: [], lambda user: erased.append(user.id)),
     )

@@ -12,6 +12,7 @@ from community.core.db import db, utcnow
 from community.core.errors import Busy
 from community.events import services
 from community.events.models import Registration
+from community.events.offers import VoucherUse, voucher_kind
 from community.events.services import QuestionData, TicketTypeData
 
 
@@ -71,10 +72,36 @@ def test_language_comes_from_the_body_or_else_from_lang(client, make_event):
     assert db.session.get(Registration, second["id"]).locale == "ja"
 
 
-def test_voucher_is_accepted_and_ignored_for_now(client, make_event):
+def test_a_voucher_nobody_gave_is_refused_on_its_field_and_registers_nobody(client, make_event):
+    # Until issue 11 the field was accepted and ignored; now a domain must give the code meaning.
     event = make_event()
     body = {"name": "V", "email": "v@example.com", "voucher": "PARTNER-2026"}
-    assert _register(client, event.slug, body).status_code == 201
+    response = _register(client, event.slug, body)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"voucher"}
+    assert _registrations() == 0
+
+
+class _PartnerSeats:
+    """A test domain's vouchers: PARTNER-2026 is a free seat, as often as it is asked."""
+
+    def redeem(self, code, registration):
+        return VoucherUse(price_minor=0) if code == "PARTNER-2026" else None
+
+    def release(self, registration):
+        pass
+
+
+def test_a_voucher_a_domain_gave_meaning_lowers_the_price_through_the_api(app, client, make_event):
+    voucher_kind.register(app, "partner-seat", _PartnerSeats())
+    event = make_event(
+        tickets=[TicketTypeData(slug="paid", name_en="Paid", price_minor=3000)],
+    )
+    body = {"name": "V", "email": "v@example.com", "ticket_type": "paid", "voucher": "PARTNER-2026"}
+    response = _register(client, event.slug, body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["status"] == "confirmed"
+    assert db.session.scalar(select(Registration.price_minor)) == 0
 
 
 @pytest.mark.parametrize("email", ["hana@example.com", "Hana@EXAMPLE.com", " HANA@example.com "])

@@ -342,12 +342,12 @@ def test_each_invitation_is_in_its_recipients_language(clock, make_event, regist
 
 
 def test_a_failing_calendar_part_does_not_stop_the_e_mail(
-    clock, make_event, register, mailbox, monkeypatch, caplog
+    app, clock, make_event, register, mailbox, caplog
 ):
     def broken(kind, registration):
         raise RuntimeError("no calendar today")
 
-    monkeypatch.setitem(notify._mail_parts, "calendar", broken)
+    notify.mail_parts.replace(app, "calendar", broken)
     with caplog.at_level(logging.ERROR, logger="community.events.notify"):
         register(make_event(), 1)
     message = mailbox.last_to("guest1@example.com")

@@ -6,8 +6,11 @@ import logging
 from email import message_from_bytes, policy
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from community.core.db import db
 from community.core.mail import Attachment, send_mail
+from community.core.outbox import OutboxItem
 from tests.conftest import free_port, html_of, text_of
 
 CONTEXT = {
@@ -58,12 +61,17 @@ def test_without_smtp_settings_messages_go_to_the_log_and_the_outbox(make_app, t
     assert "http://localhost/account/confirm/abc" in caplog.text
 
 
-def test_an_unreachable_smtp_server_is_logged_and_does_not_raise(make_app, caplog):
+def test_an_unreachable_smtp_server_is_logged_and_the_message_waits_in_the_outbox(make_app, caplog):
+    # Since issue 11 nothing is lost: the message stays in the outbox for the next attempt.
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_TIMEOUT=2)
     with app.app_context(), caplog.at_level(logging.ERROR, logger="community.core.mail"):
-        delivered = send_mail("x@example.com", "Hello", "accounts/confirm", "en", **CONTEXT)
-    assert delivered is False
+        written = send_mail("x@example.com", "Hello", "accounts/confirm", "en", **CONTEXT)
+        waiting = db.session.scalars(select(OutboxItem)).all()
+    assert written is True
     assert "could not send" in caplog.text
+    assert [(item.recipient, item.status, item.attempts) for item in waiting] == [
+        ("x@example.com", "pending", 1)
+    ]
 
 
 def test_an_alternative_part_goes_after_the_html_and_files_stay_attached(app, mailbox):

@@ -9,6 +9,7 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from community.accounts.membership import membership_check
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.events import services
@@ -309,25 +310,18 @@ def test_answers_are_stored_with_the_registration(make_event, register):
     assert stored == {company.id: "ACME", topics.id: '["ai", "web"]'}
 
 
-def test_members_only_tickets_need_a_member(make_event, register):
-    from community.events import membership
-
+def test_members_only_tickets_need_a_member(app, make_event, register):
     event = make_event(
         tickets=[TicketTypeData(slug="members", name_en="Members", members_only=True)]
     )
     with pytest.raises(DomainError) as refused:
         register(event, 1)
     assert refused.value.field == "ticket_type"
-    membership.set_membership_check(lambda user, email: email == "guest2@example.com")
-    try:
-        assert register(event, 2).status == "confirmed"
-    finally:
-        membership.set_membership_check(None)
+    membership_check.register(app, "test", lambda user, email: email == "guest2@example.com")
+    assert register(event, 2).status == "confirmed"
 
 
-def test_members_pay_the_member_price(make_event, register):
-    from community.events import membership
-
+def test_members_pay_the_member_price(app, make_event, register):
     event = make_event(
         tickets=[
             TicketTypeData(
@@ -335,12 +329,9 @@ def test_members_pay_the_member_price(make_event, register):
             )
         ]
     )
-    membership.set_membership_check(lambda user, email: email == "guest1@example.com")
-    try:
-        assert register(event, 1).price_minor == 2000
-        assert register(event, 2).price_minor == 3000
-    finally:
-        membership.set_membership_check(None)
+    membership_check.register(app, "test", lambda user, email: email == "guest1@example.com")
+    assert register(event, 1).price_minor == 2000
+    assert register(event, 2).price_minor == 3000
 
 
 def test_cancelling_after_the_deadline_is_refused_but_leaving_the_waitlist_is_not(

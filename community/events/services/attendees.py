@@ -20,16 +20,26 @@ from flask_babel import lazy_gettext as _l
 # Lazy, under the name pybabel's extraction knows to read with its context.
 from flask_babel import lazy_pgettext as pgettext
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from community.core import db as core_db
 from community.core.dates import zone
 from community.core.db import db, utcnow
-from community.core.errors import Busy, Conflict, DomainError, NotFound
+from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import localized
 from community.core.mail import build_message, send_mail
-from community.core.text import is_clean_text, is_single_line, search_term
+from community.core.text import (
+    MESSAGE_MAX,
+    SEARCH_MAX,
+    SHORT_SLUG_MAX,
+    SUBJECT_MAX,
+    TICKET_CODE_MAX,
+    is_clean_text,
+    is_single_line,
+    search_term,
+    unix_lines,
+)
+from community.core.transaction import write_transaction
 from community.events.messages import SEND_KEY_LENGTH, OrganiserMessage
 from community.events.models import REGISTRATION_STATUSES, Event, Question, Registration, TicketType
 
@@ -83,9 +93,9 @@ class AttendeeFilters:
     def from_args(cls, args) -> AttendeeFilters:
         status = args.get("status") or None
         return cls(
-            search=clean_search(args.get("q"))[:100],
+            search=clean_search(args.get("q"))[:SEARCH_MAX],
             status=status if status in REGISTRATION_STATUSES else None,
-            ticket_type=clean_search(args.get("ticket_type"))[:60] or None,
+            ticket_type=clean_search(args.get("ticket_type"))[:SHORT_SLUG_MAX] or None,
         )
 
 
@@ -216,8 +226,6 @@ def _safe_cell(value: str) -> str:
 # --- e-mails from the organiser ------------------------------------------------------------------
 
 LANGUAGES = ("ja", "en")
-SUBJECT_MAX_LENGTH = 200
-BODY_MAX_LENGTH = 20_000
 _SEND_KEY = re.compile(rf"^[0-9a-f]{{{SEND_KEY_LENGTH}}}$")
 
 
@@ -256,12 +264,12 @@ def check_message(draft: MessageDraft) -> MessageDraft:
     tidy = {}
     for language in LANGUAGES:
         subject = (draft.subject(language) or "").strip()
-        body = (draft.body(language) or "").replace("\r\n", "\n").replace("\r", "\n").strip()
-        if not is_single_line(subject) or len(subject) > SUBJECT_MAX_LENGTH:
+        body = unix_lines(draft.body(language)).strip()
+        if not is_single_line(subject) or len(subject) > SUBJECT_MAX:
             raise DomainError(
                 _l("A subject is one line of at most 200 characters."), field=f"subject_{language}"
             )
-        if not is_clean_text(body) or len(body) > BODY_MAX_LENGTH:
+        if not is_clean_text(body) or len(body) > MESSAGE_MAX:
             raise DomainError(
                 _l("Remove the control characters from this field."), field=f"body_{language}"
             )
@@ -341,80 +349,54 @@ def send_message_to_attendees(
     """Send the confirmed message to the group, each person the version in their registration's
     language (or the other when only one was written). Returns how many e-mails went out.
 
-    The record (unique per event and send key) is committed before the first e-mail, in a write
-    transaction of its own: of two confirmations of one preview (a double click, a reload, two
-    tabs) one sends and the other gets MessageAlreadySent, on every database and process.
-    The group is read in that same transaction, so the record says whom it was for.
+    The record (unique per event and send key) and the e-mails are written to the outbox in one
+    transaction: of two confirmations of one preview (a double click, a reload, two tabs) one
+    sends and the other gets MessageAlreadySent, on every database and process, and a request
+    that dies part way sends nothing and uses up no key. The group is read in that same
+    transaction, so the record says whom it was for.
     """
     draft = check_message(draft)
     if not _SEND_KEY.match(send_key or ""):
         raise DomainError(_l("This preview is no longer valid. Preview the message again."))
     event_id = event.id
-    if db.session().in_transaction():
-        # SQLite: a read transaction that later writes can fail at once; start as a writer.
-        db.session.rollback()
     try:
-        core_db.begin_write(db.session)
-        rows = email_recipients(db.session.get(Event, event_id), filters)
-        if not rows:
-            db.session.rollback()
-            raise DomainError(_l("Nobody is in this group: there is nobody to send it to."))
-        addressees = [(r.email, draft.language_for(r.locale), r.name) for r in rows]
-        record = OrganiserMessage(
-            event_id=event_id,
-            sent_by_user_id=getattr(sent_by, "id", None),
-            send_key=send_key,
-            recipients=len(rows),
-            sent=0,
-            **{
-                f"{part}_{language}": getattr(draft, f"{part}_{language}")
-                for part in ("subject", "body")
-                for language in LANGUAGES
-            },
-        )
-        db.session.add(record)
-        db.session.flush()
-        record_id = record.id
-        db.session.commit()
+        with write_transaction():
+            rows = email_recipients(db.session.get(Event, event_id), filters)
+            if not rows:
+                raise DomainError(_l("Nobody is in this group: there is nobody to send it to."))
+            record = OrganiserMessage(
+                event_id=event_id,
+                sent_by_user_id=getattr(sent_by, "id", None),
+                send_key=send_key,
+                recipients=len(rows),
+                sent=0,
+                **{
+                    f"{part}_{language}": getattr(draft, f"{part}_{language}")
+                    for part in ("subject", "body")
+                    for language in LANGUAGES
+                },
+            )
+            db.session.add(record)
+            db.session.flush()
+            event = db.session.get(Event, event_id)
+            for registration in rows:
+                language = draft.language_for(registration.locale)
+                if send_mail(
+                    registration.email,
+                    draft.subject(language),
+                    "events/organiser_message",
+                    language,
+                    registration=_Addressee(name=registration.name),
+                    event=event,
+                    body=draft.body(language),
+                ):
+                    record.sent += 1
+            sent = record.sent
     except IntegrityError as error:
-        db.session.rollback()
         raise MessageAlreadySent(
             _l("This message was already sent. It was not sent again.")
         ) from error
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
-    event = db.session.get(Event, event_id)
-    sent = 0
-    for email, language, name in addressees:
-        if send_mail(
-            email,
-            draft.subject(language),
-            "events/organiser_message",
-            language,
-            registration=_Addressee(name=name),
-            event=event,
-            body=draft.body(language),
-        ):
-            sent += 1
-    _record_sent(record_id, sent)
     return sent
-
-
-def _record_sent(record_id: int, sent: int) -> None:
-    """Note how many e-mails the server took. They are out whatever happens here: a database too
-    busy to take the note is logged, never turned into an error page."""
-    # End the reads made while sending (SQLite cannot turn a reader into a writer while another
-    # writer waits): the UPDATE then starts a transaction of its own, waiting its turn.
-    db.session.rollback()
-    try:
-        db.session.execute(
-            update(OrganiserMessage).where(OrganiserMessage.id == record_id).values(sent=sent)
-        )
-        db.session.commit()
-    except OperationalError:
-        db.session.rollback()
-        log.warning("could not record that organiser message %s reached %s", record_id, sent)
 
 
 # --- check-in ------------------------------------------------------------------------------------
@@ -433,7 +415,7 @@ def check_in_counts(event: Event) -> tuple[int, int]:
 
 def check_in_candidates(event: Event, search: str, limit: int = 50) -> list[Registration]:
     """Confirmed attendees whose name or e-mail contains `search`, or whose ticket code it is."""
-    search = clean_search(search)[:100]
+    search = clean_search(search)[:SEARCH_MAX]
     if not search:
         return []
     pattern = _contains(search)
@@ -457,7 +439,7 @@ def check_in_candidates(event: Event, search: str, limit: int = 50) -> list[Regi
 
 def find_ticket(event: Event, code: str) -> Registration | None:
     """The registration (any status) that holds this ticket code for this event."""
-    code = clean_search(code)[:64]
+    code = clean_search(code)[:TICKET_CODE_MAX]
     if not code:
         return None
     return db.session.scalar(
@@ -490,10 +472,7 @@ def undo_check_in(event: Event, registration_id: int) -> Registration:
     registration = registration_of(event, registration_id)
     if registration is None:
         raise NotFound(_l("There is no such registration for this event."))
-    if db.session().in_transaction():
-        db.session.rollback()
-    try:
-        core_db.begin_write(db.session)
+    with write_transaction():
         undone = db.session.execute(
             update(Registration)
             .where(
@@ -504,10 +483,6 @@ def undo_check_in(event: Event, registration_id: int) -> Registration:
             .values(checked_in_at=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        db.session.commit()
-    except OperationalError as error:
-        db.session.rollback()
-        raise Busy(_l("We are very busy right now. Please try again in a moment.")) from error
     db.session.refresh(registration)
     if undone.rowcount != 1:
         raise Conflict(

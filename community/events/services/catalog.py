@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
+from community.core.text import SHORT_SLUG_MAX
 from community.events.models import (
     ACTIVE,
     EVENT_LANGUAGES,
@@ -65,7 +66,7 @@ class EventFilters:
             value = (args.get(name) or "").strip()
             return value if value in allowed else None
 
-        category = (args.get("category") or "").strip()[:60] or None
+        category = (args.get("category") or "").strip()[:SHORT_SLUG_MAX] or None
         return cls(
             kind=pick("kind", KINDS),
             category=category,
@@ -257,7 +258,7 @@ def person_registrations(
 
 
 def find_category(slug: str) -> Category | None:
-    return db.session.scalar(select(Category).where(Category.slug == slug[:60]))
+    return db.session.scalar(select(Category).where(Category.slug == slug[:SHORT_SLUG_MAX]))
 
 
 def categories() -> list[Category]:

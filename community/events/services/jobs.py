@@ -11,16 +11,14 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select, update
 
 from community.core.db import db, utcnow
+from community.core.transaction import write_transaction
 from community.events.models import Event, Registration
-from community.events.services.registration import (
-    Notification,
-    _begin,
-    _commit_or_busy,
-    _config_delta,
-    _lock_event,
-    _promote,
-    _release_place,
-    _send,
+from community.events.services.engine import (
+    config_delta,
+    let_go,
+    lock_event,
+    promote_waiting,
+    tell,
 )
 from community.payments import services as payments
 
@@ -60,34 +58,37 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
     released = 0
     for event_id in sorted({row.event_id for row in due}):
         ids = [row.id for row in due if row.event_id == event_id]
-        notifications: list[Notification] = []
-        _begin()
-        _lock_event(event_id)
-        event = db.session.get(Event, event_id, populate_existing=True)
-        for registration in db.session.scalars(
-            select(Registration)
-            .where(Registration.id.in_(ids))
-            .execution_options(populate_existing=True)
-        ):
-            expiry = (
-                registration.hold_expires_at
-                if registration.status == "awaiting_payment"
-                else registration.offer_expires_at
-                if registration.status == "offered"
-                else None
-            )
-            if expiry is None or expiry > moment:
-                continue
-            kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
-            registration.transition("expired", moment)
-            _release_place(registration)
-            if event.status != "cancelled":  # its cancellation already told everyone
-                notifications.append(Notification(kind, registration.id))
-            released += 1
-        if event.status != "cancelled":  # nobody is promoted into a cancelled event
-            _promote(event_id, moment, notifications)
-        _commit_or_busy()
-        _send(notifications)
+        with write_transaction():
+            released += _release_due(event_id, ids, moment)
+    return released
+
+
+def _release_due(event_id: int, ids: list[int], moment: datetime) -> int:
+    """Under the event's lock: release those of `ids` still due, then promote."""
+    lock_event(event_id)
+    event = db.session.get(Event, event_id, populate_existing=True)
+    released = 0
+    for registration in db.session.scalars(
+        select(Registration)
+        .where(Registration.id.in_(ids))
+        .execution_options(populate_existing=True)
+    ):
+        expiry = (
+            registration.hold_expires_at
+            if registration.status == "awaiting_payment"
+            else registration.offer_expires_at
+            if registration.status == "offered"
+            else None
+        )
+        if expiry is None or expiry > moment:
+            continue
+        kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
+        let_go(registration, "expired", moment)
+        if event.status != "cancelled":  # its cancellation already told everyone
+            tell(kind, registration.id)
+        released += 1
+    if event.status != "cancelled":  # nobody is promoted into a cancelled event
+        promote_waiting(event_id, moment)
     return released
 
 
@@ -97,11 +98,11 @@ def expire_holds_and_offers(moment: datetime | None = None) -> int:
 def send_reminders(moment: datetime | None = None) -> int:
     """Remind confirmed attendees once, REMINDER_HOURS before the start. Cron-safe.
 
-    Each reminder is claimed by a conditional UPDATE before it is sent, so two runs at the same
-    moment never send it twice (a failed send is logged, not retried).
+    Each reminder is claimed by a conditional UPDATE in the transaction that writes it to the
+    outbox, so two runs at the same moment never send it twice, and it is never lost.
     """
     moment = moment or utcnow()
-    horizon = moment + _config_delta("REMINDER_HOURS", "hours")
+    horizon = moment + config_delta("REMINDER_HOURS", "hours")
     candidates = db.session.scalars(
         select(Registration.id)
         .join(Event, Event.id == Registration.event_id)
@@ -116,13 +117,13 @@ def send_reminders(moment: datetime | None = None) -> int:
     db.session.rollback()
     sent = 0
     for registration_id in candidates:
-        claimed = db.session.execute(
-            update(Registration)
-            .where(Registration.id == registration_id, Registration.reminder_sent_at.is_(None))
-            .values(reminder_sent_at=moment)
-        )
-        db.session.commit()
-        if claimed.rowcount == 1:
-            _send([Notification("reminder", registration_id)])
-            sent += 1
+        with write_transaction():
+            claimed = db.session.execute(
+                update(Registration)
+                .where(Registration.id == registration_id, Registration.reminder_sent_at.is_(None))
+                .values(reminder_sent_at=moment)
+            )
+            if claimed.rowcount == 1:
+                tell("reminder", registration_id)
+                sent += 1
     return sent

@@ -7,6 +7,7 @@ Whoever calls these has been checked by `can_manage` (views) — the rules about
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -19,11 +20,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from community.accounts.models import User
+from community.accounts.services import find_user_by_email
 from community.core.dates import is_valid_timezone
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError
 from community.core.money import is_known_currency
+from community.core.text import EVENT_SLUG_MAX, email_key
+from community.core.transaction import write_transaction
 from community.events.models import (
+    ACTIVE,
     EVENT_LANGUAGES,
     FORMATS,
     KINDS,
@@ -34,14 +39,12 @@ from community.events.models import (
     Registration,
     TicketType,
 )
-from community.events.services.registration import (
-    Notification,
-    _begin,
-    _commit_or_busy,
-    _lock_event,
-    _promote,
-    _send,
-)
+from community.events.notify import MoneyNews, one_email_each, tell_refund
+from community.events.services.engine import lock_event, promote_waiting, tell
+from community.events.services.paying import refundable_by_registration
+from community.payments import services as payments
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "EVENT_DATETIME_FIELDS",
@@ -174,7 +177,7 @@ def _site_pages_under_events() -> set[str]:
 
 def _check(data: EventData) -> None:
     """Every rule a person can break, with the field to blame; raises the first."""
-    if not SLUG_RE.match(data.slug or "") or len(data.slug) > 80:
+    if not SLUG_RE.match(data.slug or "") or len(data.slug) > EVENT_SLUG_MAX:
         raise DomainError(
             _l("Use lower-case letters, digits and hyphens (at most 80)."), field="slug"
         )
@@ -416,68 +419,58 @@ def update_event(event: Event, data: EventData) -> Event:
     _check(data)
     moment = utcnow()
     event_id = event.id
-    notifications: list[Notification] = []
-    _begin()
-    _lock_event(event_id)
-    event = db.session.scalar(
-        select(Event)
-        .where(Event.id == event_id)
-        .options(selectinload(Event.ticket_types), selectinload(Event.questions))
-        .execution_options(populate_existing=True)
-    )
-    if data.capacity < event.places_taken:
-        db.session.rollback()
-        raise DomainError(
-            _l(
-                "%(count)d places are taken: the capacity cannot be lower.",
-                count=event.places_taken,
-            ),
-            field="capacity",
+    with write_transaction():
+        lock_event(event_id)
+        event = db.session.scalar(
+            select(Event)
+            .where(Event.id == event_id)
+            .options(selectinload(Event.ticket_types), selectinload(Event.questions))
+            .execution_options(populate_existing=True)
         )
-    if data.slug != event.slug:
-        db.session.rollback()
-        raise DomainError(_l("The address of an event cannot change."), field="slug")
-    moved = any(getattr(event, name) != getattr(data, name) for name in _SCHEDULE_FIELDS)
-    try:
+        if data.capacity < event.places_taken:
+            raise DomainError(
+                _l(
+                    "%(count)d places are taken: the capacity cannot be lower.",
+                    count=event.places_taken,
+                ),
+                field="capacity",
+            )
+        if data.slug != event.slug:
+            raise DomainError(_l("The address of an event cannot change."), field="slug")
+        moved = any(getattr(event, name) != getattr(data, name) for name in _SCHEDULE_FIELDS)
         for name in EVENT_FIELDS:
             setattr(event, name, getattr(data, name))
         event.category = _category(data.category_slug)
         _apply_ticket_types(event, data.ticket_types)
         _apply_questions(event, data.questions)
-    except DomainError:
-        db.session.rollback()
-        raise
-    event.capacity = data.capacity
-    if moved:
-        event.sequence += 1
-    event.updated_at = moment
-    db.session.flush()
-    _promote(event_id, moment, notifications)
-    if moved and event.status == "published":
-        notifications += _tell_of_change(event_id, notifications)
-    _commit_or_busy()
-    _send(notifications)
+        event.capacity = data.capacity
+        if moved:
+            event.sequence += 1
+        event.updated_at = moment
+        db.session.flush()
+        promoted = promote_waiting(event_id, moment)
+        if moved and event.status == "published":
+            _tell_of_change(event_id, set(promoted))
     return event
 
 
-def _tell_of_change(event_id: int, notifications: list[Notification]) -> list[Notification]:
+def _tell_of_change(event_id: int, told: set[int]) -> None:
     """An "event_changed" e-mail for each confirmed place, read under the event's lock; people
-    promoted in this same transaction already get the new details with their place."""
-    told = {notification.registration_id for notification in notifications}
+    promoted in this same transaction (`told`) already get the new details with their place."""
     confirmed = db.session.scalars(
         select(Registration.id)
         .where(Registration.event_id == event_id, Registration.status == "confirmed")
         .order_by(Registration.id)
     )
-    return [Notification("event_changed", rid) for rid in confirmed if rid not in told]
+    for registration_id in confirmed:
+        if registration_id not in told:
+            tell("event_changed", registration_id)
 
 
 def set_organisers(event: Event, emails: list[str]) -> list[User]:
     """Who runs the event: every address must belong to an organiser's (or admin's) account."""
-    from community.accounts.services import find_user_by_email
-
     people: list[User] = []
-    for address in dict.fromkeys(e.strip().lower() for e in emails if e.strip()):
+    for address in dict.fromkeys(email_key(e) for e in emails if e.strip()):
         person = find_user_by_email(address)
         if person is None or not person.is_organiser:
             raise DomainError(
@@ -521,8 +514,6 @@ def _by_policy(left_minor: int, percent: int) -> int:
 
 
 def cancellation_money(event: Event) -> CancellationMoney:
-    from community.events.services.paying import refundable_by_registration
-
     rows = db.session.execute(
         select(Registration.id, Registration.currency).where(
             Registration.event_id == event.id, Registration.status == "confirmed"
@@ -555,36 +546,31 @@ def cancel_event(event: Event, message: str = "", refund: str = "full") -> int:
     becomes of their money. A refund Stripe does not answer stays recorded and is asked for
     again by `payments reconcile`. Returns how many people were told.
     """
-    import logging
-
-    from community.events.notify import MoneyNews, one_email_each
-    from community.payments import services as payments
-
     if refund not in EVENT_REFUND_CHOICES:
         raise DomainError(_l("Choose what happens to the money paid for tickets."), field="refund")
-    log = logging.getLogger(__name__)
     event_id = event.id
-    _begin()
-    _lock_event(event_id)
-    event = db.session.get(Event, event_id, populate_existing=True)
-    if event.status == "cancelled":
-        db.session.rollback()
-        raise Conflict(_l("This event is already cancelled."))
-    event.status = "cancelled"
-    event.sequence += 1
-    event.updated_at = utcnow()
-    percent = event.refund_percent
-    _commit_or_busy()
-    rows = db.session.execute(
-        select(Registration.id, Registration.status)
-        .where(
-            Registration.event_id == event_id,
-            Registration.status.in_(("confirmed", "awaiting_payment", "waitlisted", "offered")),
-        )
-        .order_by(Registration.id)
-    ).all()
-    # One e-mail each: money that wins the race with the closing checkout is said in it too.
+    # One e-mail each: the cancellation is told in its own transaction, and the money (also
+    # money that wins the race with the closing checkout) joins it in the same e-mail.
     with one_email_each():
+        with write_transaction():
+            lock_event(event_id)
+            event = db.session.get(Event, event_id, populate_existing=True)
+            if event.status == "cancelled":
+                raise Conflict(_l("This event is already cancelled."))
+            event.status = "cancelled"
+            event.sequence += 1
+            event.updated_at = utcnow()
+            percent = event.refund_percent
+            rows = db.session.execute(
+                select(Registration.id, Registration.status)
+                .where(Registration.event_id == event_id, Registration.status.in_(ACTIVE))
+                .order_by(Registration.id)
+            ).all()
+            for row in rows:
+                extra: dict = {"message": message.strip()}
+                if row.status == "awaiting_payment":
+                    extra["unpaid"] = True
+                tell("event_cancelled", row.id, **extra)
         for row in rows:
             if row.status == "awaiting_payment":
                 outcome = payments.close_checkouts("ticket", str(row.id))
@@ -592,48 +578,44 @@ def cancel_event(event: Event, message: str = "", refund: str = "full") -> int:
                     log.warning(
                         "event %s cancelled: checkout of %s not closed yet", event_id, row.id
                     )
-        news: dict[int, MoneyNews] = {}
         for row in rows:
-            if row.status != "confirmed":
-                continue
-            order = payments.paid_order_for("ticket", str(row.id))
-            left = payments.refundable_minor(order) if order is not None else 0
-            if left == 0:
-                continue
-            amount = {"full": left, "policy": _by_policy(left, percent), "none": 0}[refund]
-            told = MoneyNews(
-                currency=order.currency,
-                paid_minor=left,
-                refund_minor=amount,
-                share=percent if refund == "policy" and percent < 100 else None,
-            )
-            if amount > 0:
-                try:
-                    made = payments.refund_order(
-                        order,
-                        amount,
-                        reason=f"event cancelled ({refund})",
-                        interactive=False,
-                        tell_buyer=False,  # the cancellation's e-mail says it
-                    )
-                except DomainError as error:
-                    log.error(
-                        "event %s cancelled: refund for %s not started: %s", event_id, row.id, error
-                    )
-                    told.failed = True
-                else:
-                    told.failed = made.status == "failed"
-            news[row.id] = told
-        notifications = []
-        for row in rows:
-            extra: dict = {"message": message.strip()}
-            if row.id in news:
-                extra["refund"] = news[row.id]
-            elif row.status == "awaiting_payment":
-                extra["unpaid"] = True
-            notifications.append(Notification("event_cancelled", row.id, extra))
-        _send(notifications)
+            if row.status == "confirmed":
+                _give_back_after_cancelling(row.id, event_id, refund, percent)
     return len(rows)
+
+
+def _give_back_after_cancelling(registration_id: int, event_id: int, refund: str, percent: int):
+    order = payments.paid_order_for("ticket", str(registration_id))
+    left = payments.refundable_minor(order) if order is not None else 0
+    if left == 0:
+        return
+    amount = {"full": left, "policy": _by_policy(left, percent), "none": 0}[refund]
+    told = MoneyNews(
+        currency=order.currency,
+        paid_minor=left,
+        refund_minor=amount,
+        share=percent if refund == "policy" and percent < 100 else None,
+    )
+    if amount > 0:
+        try:
+            made = payments.refund_order(
+                order,
+                amount,
+                reason=f"event cancelled ({refund})",
+                interactive=False,
+                tell_buyer=False,  # the cancellation's e-mail says it
+            )
+        except DomainError as error:
+            log.error(
+                "event %s cancelled: refund for %s not started: %s",
+                event_id,
+                registration_id,
+                error,
+            )
+            told.failed = True
+        else:
+            told.failed = made.status == "failed"
+    tell_refund(registration_id, told)
 
 
 def duplicate_event(event: Event, organiser: User) -> Event:

@@ -19,12 +19,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from community.accounts.models import User
-from community.accounts.services import normalise_email
 from community.core.db import db, utcnow
 from community.core.i18n import localized
-from community.core.mail import build_message, send_mail_after_response
+from community.core.mail import pretend_to_send_mail, send_mail
+from community.core.text import normalise_email
+from community.events.links import manage_url
 from community.events.models import ACTIVE, Event, Registration
-from community.events.notify import manage_url
 from community.events.services.catalog import PUBLIC_STATUSES
 
 __all__ = [
@@ -224,15 +224,15 @@ def send_manage_links(address: str, language: str = "ja") -> None:
     message, to that address only; nothing when it has none. Raises DomainError for a malformed
     address. The caller answers the same either way.
 
-    The message goes out after the answer (send_mail_after_response); for an address without
-    registrations the same message is made for nobody and dropped, so that neither the answer
+    The message goes out after the answer (the outbox); for an address without registrations
+    the same message is made and written for nobody and never sent, so that neither the answer
     nor its time tells whether there were any."""
     recipient = normalise_email(address)
     links, own_language = _links_for(recipient, utcnow())
-    make_or_send = send_mail_after_response
+    make_or_send = send_mail
     if not links:
         # A stand-in line, never sent: the answer costs the same work as a real one.
-        recipient, make_or_send = "nobody@example.invalid", build_message
+        recipient, make_or_send = "nobody@example.invalid", pretend_to_send_mail
         links = [ManageLink("", utcnow(), "", "confirmed", "")]
     make_or_send(
         recipient,

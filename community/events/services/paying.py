@@ -1,5 +1,7 @@
 """Paying for a ticket: a registration awaiting payment, or offered a freed place, is sent to the
 checkout of the payments package; the verified webhook then confirms it (events/fulfilment.py).
+The registration points at the order of its current payment (`order_id`); every order of it
+also carries its id as the order's reference, which is how its earlier orders are found.
 Refunds of tickets (by the organisers, on cancelling) and what the manage page shows of the money.
 
 The event's lock is held only to move the registration's status and hold; Stripe is called after
@@ -17,13 +19,15 @@ from flask_babel import lazy_gettext as _l
 
 from community.core.db import db, utcnow
 from community.core.errors import Busy, DomainError
+from community.core.urls import external_url
+from community.events.links import manage_token
 from community.events.models import Registration
-from community.events.notify import MoneyNews, one_email_each, tell_refund
-from community.events.services.registration import (
-    Notification,
-    _promote,
-    _registration_under_lock,
-    _release_place,
+from community.events.notify import MoneyNews, tell_refund
+from community.events.services.engine import (
+    let_go,
+    promote_waiting,
+    registration_under_lock,
+    tell,
 )
 from community.payments import services as payments
 
@@ -32,14 +36,11 @@ __all__ = [
     "PaidTicket",
     "RefundLine",
     "TicketMoney",
-    "cancel_by_organiser",
-    "cancel_by_person",
     "checkout_for_registration",
     "close_checkout_of",
     "confirm_if_paid",
     "payment_page_for",
     "refund_after_cancelling",
-    "refund_registration",
     "refundable_by_registration",
     "ticket_money",
 ]
@@ -74,7 +75,7 @@ def checkout_for_registration(registration_id: int, *, success_url: str, cancel_
     registration = db.session.get(Registration, registration_id)
     if registration is not None and _hold_ran_out(registration, moment):
         _release_overdue_hold(registration_id)
-    with _registration_under_lock(registration_id) as (registration, _notifications):
+    with registration_under_lock(registration_id) as registration:
         if registration.event.status == "cancelled":
             raise DomainError(_l("This event is cancelled: there is nothing to pay."))
         if _hold_ran_out(registration, moment) or registration.status == "expired":
@@ -89,18 +90,19 @@ def checkout_for_registration(registration_id: int, *, success_url: str, cancel_
             )
         else:
             raise DomainError(_l("There is nothing to pay for this registration."))
-        hold = registration.hold_expires_at
-        values = {
-            "purpose": "ticket",
-            "reference": str(registration.id),
-            "amount_minor": registration.price_minor,
-            "currency": registration.currency,
-            "email": registration.email,
-            "description": registration.event.title_en or registration.event.title_ja,
-            "expires_at": hold,
-            "user_id": registration.user_id,
-        }
-    order = payments.open_order(**values)
+        # The order is opened in this transaction, so the registration points at it (by
+        # foreign key) from the moment it exists; its reference stays the registration's id.
+        order = payments.open_order(
+            purpose="ticket",
+            reference=str(registration.id),
+            amount_minor=registration.price_minor,
+            currency=registration.currency,
+            email=registration.email,
+            description=registration.event.title_en or registration.event.title_ja,
+            expires_at=registration.hold_expires_at,
+            user_id=registration.user_id,
+        )
+        registration.order_id = order.id
     try:
         return payments.start_checkout(order, success_url=success_url, cancel_url=cancel_url)
     except DomainError:
@@ -126,15 +128,14 @@ def _release_overdue_hold(registration_id: int) -> None:
     ):
         return  # paid meanwhile (now confirmed), or Stripe unsure: the job decides later
     moment = utcnow()
-    with _registration_under_lock(registration_id) as (registration, notifications):
+    with registration_under_lock(registration_id) as registration:
         if not _hold_ran_out(registration, moment):
             return
         kind = "hold_expired" if registration.status == "awaiting_payment" else "offer_expired"
-        registration.transition("expired", moment)
-        _release_place(registration)
+        let_go(registration, "expired", moment)
         if registration.event.status != "cancelled":
-            _promote(registration.event_id, moment, notifications)
-        notifications.append(Notification(kind, registration.id))
+            promote_waiting(registration.event_id, moment)
+        tell(kind, registration.id)
 
 
 def close_checkout_of(registration_id: int) -> str:
@@ -153,9 +154,6 @@ def close_checkout_of(registration_id: int) -> str:
 
 def payment_page_for(registration) -> str:
     """Where a registration awaiting payment pays; coming back lands on its manage page."""
-    from community.core.urls import external_url
-    from community.events.services.tickets import manage_token
-
     here = external_url(
         "events.manage", registration_id=registration.id, token=manage_token(registration)
     )
@@ -164,14 +162,13 @@ def payment_page_for(registration) -> str:
 
 def _release_after_failed_checkout(registration_id: int) -> None:
     """Stripe could not open a payment page: the held place goes to the next person."""
-    with _registration_under_lock(registration_id) as (registration, notifications):
+    with registration_under_lock(registration_id) as registration:
         if registration.status != "awaiting_payment":
             return
         moment = utcnow()
-        registration.transition("expired", moment)
-        _release_place(registration)
-        _promote(registration.event_id, moment, notifications)
-        notifications.append(Notification("hold_expired", registration.id))
+        let_go(registration, "expired", moment)
+        promote_waiting(registration.event_id, moment)
+        tell("hold_expired", registration.id)
 
 
 def confirm_if_paid(registration) -> bool:
@@ -180,64 +177,6 @@ def confirm_if_paid(registration) -> bool:
     if registration.status != "awaiting_payment":
         return False
     return payments.sync_checkouts("ticket", str(registration.id))
-
-
-def refund_registration(
-    registration_id: int, amount_minor: int | None, *, cancel: bool, by_user_id: int | None
-) -> None:
-    """An organiser gives money back for a ticket: all that is left, or part of it.
-
-    A full refund cancels the registration when Stripe confirms it (events/fulfilment.py); for a
-    part, the organiser chooses whether the person keeps the place. The person gets one e-mail:
-    the refund, and whether they keep their place.
-    """
-    order = payments.paid_order_for("ticket", str(registration_id))
-    if order is None:
-        refunded = any(
-            o.status == "refunded" for o in payments.orders_for("ticket", str(registration_id))
-        )
-        raise DomainError(
-            payments.ALREADY_REFUNDED
-            if refunded
-            else _l("There is no payment to refund for this registration.")
-        )
-    registration = db.session.get(Registration, registration_id)
-    left = payments.refundable_minor(order)
-    partial = amount_minor is not None and amount_minor < left
-    with one_email_each():
-        payments.refund_order(
-            order, amount_minor, reason="organiser", by_user_id=by_user_id, tell_buyer=True
-        )
-        if cancel and partial and registration.is_active:
-            from community.events.services.registration import cancel_registration
-
-            cancel_registration(registration_id, by_organiser=True, refund_rest=False)
-
-
-def cancel_by_organiser(registration_id: int) -> Registration:
-    """An organiser cancels a registration: all that is left of a paid ticket goes back, said in
-    the same e-mail as the cancellation."""
-    from community.events.services.registration import cancel_registration
-
-    with one_email_each():
-        return cancel_registration(registration_id, by_organiser=True)
-
-
-def cancel_by_person(registration_id: int) -> bool:
-    """The person cancels (before the event's deadline, or leaves the waiting list); a paid
-    ticket is refunded as the event's policy says (`refund_percent`) — also one whose payment
-    arrived while it was being cancelled. One e-mail says both. True if a refund started."""
-    from community.events.services.registration import cancel_registration
-
-    with one_email_each():
-        registration = cancel_registration(registration_id)
-        share = registration.event.refund_percent
-        return refund_after_cancelling(
-            registration_id,
-            share=share,
-            reason=f"cancelled before the deadline ({share}%)",
-            tell=True,
-        )
 
 
 def refund_after_cancelling(

@@ -7,20 +7,19 @@ new one goes only to the registration's address, never to whoever asked for it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from community.core.db import db, replace_secret, utcnow
+from community.core.db import db, utcnow
 from community.core.errors import DomainError, NotFound
 from community.core.mail import send_mail
+from community.core.transaction import replace_secret, write_transaction
+from community.events.links import manage_token, manage_url
 from community.events.models import Event, Registration
-from community.events.notify import manage_url
 
 __all__ = [
     "check_in",
@@ -63,13 +62,6 @@ def check_in(event: Event, code: str) -> tuple[Registration, datetime | None]:
 # --- the manage link -----------------------------------------------------------------------------
 
 
-def manage_token(registration: Registration) -> str:
-    """The secret in a registration's manage link: an HMAC of its id and nonce (never stored)."""
-    key = current_app.config["SECRET_KEY"].encode()
-    message = f"manage:{registration.id}:{registration.manage_nonce}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
 def find_registration_by_token(registration_id: int, token: str) -> Registration | None:
     registration = db.session.get(Registration, registration_id)
     if registration is None:
@@ -80,33 +72,38 @@ def find_registration_by_token(registration_id: int, token: str) -> Registration
     return registration
 
 
-def rotate_manage_token(registration: Registration) -> bool:
+def rotate_manage_token(registration: Registration, read_nonce: str | None = None) -> bool:
     """Give the registration a new manage link: the old one answers 404 from now on.
 
     Conditional on the nonce this request read, so that of two simultaneous replacements only
     one succeeds (the other returns False: its link was already dead) and no e-mail carries a
     link that a moment later stops working.
     """
-    return replace_secret(registration, "manage_nonce", secrets.token_hex(16))
+    return replace_secret(
+        registration, "manage_nonce", secrets.token_hex(16), read_value=read_nonce
+    )
 
 
 def replace_manage_link(registration: Registration) -> bool:
     """Replace the manage link and e-mail the new one to the registration's address (and only
     there: neither the person who asked nor an organiser sees it). False when another request
-    replaced it first."""
-    if not rotate_manage_token(registration):
-        return False
-    event = registration.event
-    language = registration.locale if registration.locale in ("ja", "en") else "ja"
-    title = getattr(event, f"title_{language}") or event.title_ja or event.title_en
-    send_mail(
-        registration.email,
-        _l("Your new registration link: %(title)s", title=title),
-        "events/manage_link",
-        language,
-        registration=registration,
-        event=event,
-        title=title,
-        manage_url=manage_url(registration),
-    )
+    replaced it first. The new link and its e-mail are written in one transaction: a link is
+    never replaced without its e-mail."""
+    read_nonce = registration.manage_nonce  # as this request saw it, before the unit re-reads
+    with write_transaction():
+        if not rotate_manage_token(registration, read_nonce):
+            return False
+        event = registration.event
+        language = registration.locale if registration.locale in ("ja", "en") else "ja"
+        title = getattr(event, f"title_{language}") or event.title_ja or event.title_en
+        send_mail(
+            registration.email,
+            _l("Your new registration link: %(title)s", title=title),
+            "events/manage_link",
+            language,
+            registration=registration,
+            event=event,
+            title=title,
+            manage_url=manage_url(registration),
+        )
     return True

@@ -5,7 +5,9 @@ cover images.
 
 Every page here is behind `organiser_required`, and every event is looked up through
 `_managed_event_or_404`: an organiser who does not run the event gets 404, as if it did not exist.
-The rules live in the services; these views parse forms and turn refusals into messages.
+The rules live in the services; these views parse forms and turn refusals into messages, on the
+form that is shown again or flashed for a page that is redirected back to (core.forms'
+add_domain_error, which knows which the form is).
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from wtforms import SelectChoice
 from community.accounts.access import organiser_required
 from community.core.dates import format_local
 from community.core.errors import DomainError
+from community.core.forms import add_domain_error
 from community.core.i18n import current_language
-from community.core.money import MoneyError, format_money, parse_amount
+from community.core.money import format_money
+from community.core.text import SEARCH_MAX, TICKET_CODE_MAX, search_term
 from community.events import services
 from community.events.organiser_forms import (
     ActionForm,
@@ -84,9 +88,8 @@ def _save_event(form: EventForm, event=None):
         if cover is not None:
             services.set_cover_image(event, cover)
     except DomainError as error:
-        form.add_error(error.field, str(error))
         # 409 for an address already taken, 503 when the database was too busy; else 422.
-        return None, error.http_status
+        return None, add_domain_error(form, error)
     return event, None
 
 
@@ -152,7 +155,7 @@ def organisers(slug: str):
         try:
             services.set_organisers(event, (form.emails.data or "").splitlines())
         except DomainError as error:
-            form.emails.errors = [*form.emails.errors, str(error)]
+            add_domain_error(form, error, field="emails")
         else:
             flash(_("The organisers are saved."), "success")
             if services.can_manage(current_user, event):
@@ -170,11 +173,12 @@ def organisers(slug: str):
 @organiser_required
 def publish(slug: str):
     event = _managed_event_or_404(slug)
-    if ActionForm().validate_on_submit():
+    form = ActionForm()
+    if form.validate_on_submit():
         try:
             services.publish_event(event)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(_("The event is published: people can now register."), "success")
     return redirect(url_for("events.edit", slug=slug))
@@ -198,11 +202,11 @@ def cancel_event(slug: str):
         try:
             told = services.cancel_event(event, form.message.data or "", refund)
         except DomainError as error:
-            if error.field == "refund" and "refund" in form:
-                form.refund.errors = [*form.refund.errors, str(error)]
-            else:
+            if error.field != "refund" or "refund" not in form:
+                # Nothing on this form to correct: the event's page says why.
                 flash(str(error), "error")
                 return redirect(url_for("events.edit", slug=slug))
+            add_domain_error(form, error)
         else:
             flash(
                 _("The event is cancelled. We told %(count)d people.", count=told),
@@ -303,11 +307,6 @@ def attendees_csv(slug: str):
     )
 
 
-def _email_form_with_errors(form: EmailAttendeesForm, error: DomainError) -> EmailAttendeesForm:
-    form.add_error(error.field, str(error))
-    return form
-
-
 @bp.post("/organiser/events/<slug>/attendees/email")
 @organiser_required
 def email_attendees(slug: str):
@@ -319,7 +318,7 @@ def email_attendees(slug: str):
         try:
             preview = services.preview_message(event, filters, form.draft())
         except DomainError as error:
-            _email_form_with_errors(form, error)
+            add_domain_error(form, error)
         else:
             return render_template(
                 "events/organiser/email_preview.html",
@@ -364,8 +363,7 @@ def send_email(slug: str):
             flash(str(error), "info")
             return redirect(back)
         except DomainError as error:
-            _email_form_with_errors(form, error)
-            status = error.http_status
+            status = add_domain_error(form, error)
         else:
             flash(_("Your message was sent to %(count)d people.", count=sent), "success")
             return redirect(back)
@@ -384,11 +382,12 @@ def _registration_or_404(event, registration_id: int):
 def cancel_attendee(slug: str, registration_id: int):
     event = _managed_event_or_404(slug)
     registration = _registration_or_404(event, registration_id)
-    if ActionForm().validate_on_submit():
+    form = ActionForm()
+    if form.validate_on_submit():
         try:
             services.cancel_by_organiser(registration.id)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(_("%(name)s's registration is cancelled.", name=registration.name), "success")
     filters = AttendeeFilters.from_args(request.args)
@@ -400,11 +399,12 @@ def cancel_attendee(slug: str, registration_id: int):
 def promote_attendee(slug: str, registration_id: int):
     event = _managed_event_or_404(slug)
     registration = _registration_or_404(event, registration_id)
-    if ActionForm().validate_on_submit():
+    form = ActionForm()
+    if form.validate_on_submit():
         try:
             services.promote_by_hand(registration.id)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(_("%(name)s has a place now.", name=registration.name), "success")
     filters = AttendeeFilters.from_args(request.args)
@@ -439,24 +439,17 @@ def replace_attendee_link(slug: str, registration_id: int):
 def refund_attendee(slug: str, registration_id: int):
     event = _managed_event_or_404(slug)
     registration = _registration_or_404(event, registration_id)
-    form = RefundForm()
+    # The amount is read in the registration's currency; a refused one is flashed by the form.
+    form = RefundForm(currency=registration.currency)
     if form.validate_on_submit():
         try:
-            text = (form.amount.data or "").strip()
-            amount = parse_amount(text, registration.currency) if text else None
-        except MoneyError:
-            flash(_("Give an amount such as 1500 (or 12.50 in a currency with cents)."), "error")
+            services.refund_registration(
+                registration.id, form.amount.data, cancel=form.cancel.data, by_user_id=_me().id
+            )
+        except DomainError as error:
+            add_domain_error(form, error)
         else:
-            try:
-                services.refund_registration(
-                    registration.id, amount, cancel=form.cancel.data, by_user_id=_me().id
-                )
-            except DomainError as error:
-                flash(str(error), "error")
-            else:
-                flash(
-                    _("The refund for %(name)s is on its way.", name=registration.name), "success"
-                )
+            flash(_("The refund for %(name)s is on its way.", name=registration.name), "success")
     filters = AttendeeFilters.from_args(request.args)
     return redirect(url_for("events.attendees", slug=slug, **_filter_args(filters)))
 
@@ -468,8 +461,8 @@ def refund_attendee(slug: str, registration_id: int):
 @organiser_required
 def check_in(slug: str):
     event = _managed_event_or_404(slug)
-    search = services.clean_search(request.args.get("q"))[:100]
-    code = services.clean_search(request.args.get("code"))[:64]
+    search = search_term(request.args.get("q"))[:SEARCH_MAX]
+    code = search_term(request.args.get("code"))[:TICKET_CODE_MAX]
     scanned = services.find_ticket(event, code) if code else None
     checked_in, confirmed = services.check_in_counts(event)
     return render_template(
@@ -491,14 +484,14 @@ def check_in(slug: str):
 def check_in_confirm(slug: str):
     event = _managed_event_or_404(slug)
     form = CheckInForm()
-    search = services.clean_search(form.q.data)[:100]
+    search = search_term(form.q.data)[:SEARCH_MAX]
     if not form.validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
         return redirect(url_for("events.check_in", slug=slug))
     try:
-        registration, earlier = services.check_in(event, services.clean_search(form.code.data))
+        registration, earlier = services.check_in(event, search_term(form.code.data))
     except DomainError as error:
-        flash(str(error), "error")
+        add_domain_error(form, error)
     else:
         if earlier is None:
             flash(_("Checked in: %(name)s", name=registration.name), "success")
@@ -522,7 +515,7 @@ def undo_check_in(slug: str, registration_id: int):
     event = _managed_event_or_404(slug)
     registration = _registration_or_404(event, registration_id)
     form = CheckInForm()
-    search = services.clean_search(form.q.data)[:100]
+    search = search_term(form.q.data)[:SEARCH_MAX]
     args = {"q": search} if search else {}
     if not form.validate_on_submit():
         flash(_("The form had expired. Please try again."), "error")
@@ -530,7 +523,7 @@ def undo_check_in(slug: str, registration_id: int):
     try:
         services.undo_check_in(event, registration.id)
     except DomainError as error:
-        flash(str(error), "error")
+        add_domain_error(form, error)
     else:
         flash(_("Check-in undone: %(name)s", name=registration.name), "success")
     return redirect(url_for("events.check_in", slug=slug, **args))

@@ -21,12 +21,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 
-from community.accounts.services import normalise_email
 from community.core.db import utcnow
 from community.core.errors import Conflict, DomainError, NotFound
+from community.core.forms import add_domain_error
 from community.core.i18n import current_language
 from community.core.pagecache import mark_personal, micro_cached
 from community.core.pagination import page_number
+from community.core.text import email_key
 from community.events import services
 from community.events.forms import (
     CancelForm,
@@ -132,12 +133,8 @@ def register(slug: str):
     except NotFound:
         abort(404)
     except DomainError as error:
-        field = getattr(form, answers_field_name(error.field) or "", None)
-        if field is not None:
-            field.errors = [*field.errors, str(error)]
-        else:
-            form.form_errors.append(str(error))
-        return _render_detail(event, form, error.http_status)
+        status = add_domain_error(form, error, field=answers_field_name(error.field))
+        return _render_detail(event, form, status)
     messages = {
         "confirmed": _("You are registered. We have sent you an e-mail with your ticket."),
         "waitlisted": _(
@@ -217,7 +214,7 @@ def cancel(registration_id: int, token: str):
         try:
             refunding = services.cancel_by_person(registration.id)
         except DomainError as error:
-            flash(str(error), "error")
+            add_domain_error(form, error)
         else:
             flash(_("Your registration is cancelled."), "info")
             if refunding and registration.event.refund_percent >= 100:
@@ -237,16 +234,17 @@ def cancel(registration_id: int, token: str):
 @bp.post("/registrations/<int:registration_id>/<token>/pay")
 def pay(registration_id: int, token: str):
     registration = _registration_or_404(registration_id, token)
-    if not CancelForm().validate_on_submit():
+    form = CancelForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
         checkout_url = services.payment_page_for(registration)
     except services.HoldExpired as error:
         # The place is gone: the event's page is where to register again or join the list.
-        flash(str(error), "error")
+        add_domain_error(form, error)
         return redirect(url_for("events.detail", slug=registration.event.slug))
     except DomainError as error:
-        flash(str(error), "error")
+        add_domain_error(form, error)
         return redirect(url_for("events.manage", registration_id=registration_id, token=token))
     return redirect(checkout_url, code=303)
 
@@ -295,11 +293,7 @@ def _address_key() -> str:
     """The rate limit's key for the address asked about, in the form registrations store it
     (so that Guest@Example.com and guest@example.com share one limit), hashed: the limiter's
     storage need not hold addresses."""
-    typed = request.form.get("email", "")
-    try:
-        address = normalise_email(typed)
-    except DomainError:
-        address = typed.strip().lower()[:254]
+    address = email_key(request.form.get("email", ""))
     return "links-mail:" + hashlib.sha256(address.encode("utf-8", "replace")).hexdigest()
 
 
@@ -314,7 +308,7 @@ def resend_links():
         try:
             services.send_manage_links(form.email.data, current_language())
         except DomainError as error:
-            form.email.errors = [*form.email.errors, str(error)]
+            add_domain_error(form, error, field="email")
         else:
             flash(
                 _(

@@ -1,0 +1,406 @@
+"""The mail outbox: every e-mail is a row written in the same transaction as the change it
+reports, and a worker delivers it later, with retries and backoff. A request never waits for SMTP,
+and neither a crash after the commit nor an SMTP server that is down loses a message.
+
+Two kinds of row:
+- a message, built at once (a sign-up link, an organiser's announcement): its bytes are stored;
+- a notice (`kind` names a renderer, `payload` says what happened): built only when delivered,
+  by the renderer the domain registered (`notice_renderer`), so that the transaction that
+  writes it stays short. Notices written under `batch()` are held until the batch ends (or, if
+  its process died, until `BATCH_HOLD` has passed) and are then rendered together, so that the
+  renderer can make one e-mail per person of one action.
+
+`deliver_due()` does one round: it renders the due notices into messages, then sends each due
+message. A worker claims a message before sending it (a conditional UPDATE whose row count
+decides, committed first), so that several workers never send one message twice; if a worker
+dies between sending and recording, the claim runs out after `CLAIM_SECONDS` and the message is
+sent again (at least once, never lost). A failed attempt is tried again after a growing pause, up
+to `MAX_ATTEMPTS` times.
+
+With MAIL_DELIVERY = "in_process" (development and tests), each commit that wrote mail also
+delivers it in this process: after the response, or at once outside a request. In production
+("worker") only `flask worker` delivers. Templates and SMTP are in mail.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from flask import after_this_request, current_app, g, has_request_context
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from community.core.db import UTCDateTime, db, utcnow
+from community.core.hooks import Hook
+from community.core.smtp import MailError, deliver
+from community.core.status import status_type
+from community.core.transaction import current_unit, write_transaction
+
+log = logging.getLogger(__name__)
+
+MESSAGE = "message"
+STATUSES = ("pending", "sent", "rendered", "failed", "discarded")
+MAX_ATTEMPTS = 12
+FIRST_PAUSE_SECONDS = 30
+LONGEST_PAUSE_SECONDS = 3600
+CLAIM_SECONDS = 120
+BATCH_HOLD = timedelta(minutes=10)
+ROUND_SIZE = 200
+# Seconds after the answer by which a request's mail leaves at the latest (in_process delivery).
+AFTER_RESPONSE_AT_THE_LATEST = 1.0
+
+
+class OutboxItem(db.Model):
+    """One e-mail to send (`message`) or one notice to render into e-mails (`kind`, `payload`)."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        CheckConstraint("(kind = 'message') = (message IS NOT NULL)", name="message_or_notice"),
+        Index("ix_mail_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    message: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # None: a message made only so that two answers do the same work; it is never sent.
+    recipient: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    batch: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(status_type(STATUSES, length=16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+# A notice renderer: the payloads of one batch (or one notice alone) → the messages to send.
+# Keyed by the notices' kind (events registers "events").
+Renderer = Callable[[list[dict]], Iterable[EmailMessage]]
+notice_renderer: Hook[Renderer] = Hook("outbox.notice_renderer")
+_batch: ContextVar[str | None] = ContextVar("outbox_batch", default=None)
+
+
+def enqueue_message(message: EmailMessage, *, to_nobody: bool = False) -> None:
+    """Write a built message to the outbox, in the caller's unit of work (or one of its own).
+
+    `to_nobody`: the message is written and later handled like any other, but never sent (an
+    answer that must do the same work whether or not an account exists)."""
+    recipient = None if to_nobody else str(message["To"])
+    _write(
+        OutboxItem(
+            kind=MESSAGE,
+            message=bytes(message),
+            recipient=recipient,
+            subject=str(message["Subject"] or "")[:300],
+        )
+    )
+
+
+def enqueue_notice(kind: str, payload: dict) -> None:
+    """Write a notice to the outbox, to be rendered by `kind`'s renderer when it is delivered."""
+    batch = _batch.get()
+    _write(
+        OutboxItem(
+            kind=kind,
+            payload=payload,
+            batch=batch,
+            held_until=utcnow() + BATCH_HOLD if batch else None,
+        )
+    )
+
+
+def _write(item: OutboxItem) -> None:
+    if current_unit() is None:
+        with write_transaction():
+            _write(item)
+        return
+    db.session.add(item)
+    _deliver_after_commit()
+
+
+def _deliver_after_commit() -> None:
+    unit = current_unit()
+    if _delivery_in_process not in unit.actions:  # once per unit, however many e-mails
+        unit.after_commit(_delivery_in_process)
+
+
+def in_batch() -> bool:
+    return _batch.get() is not None
+
+
+@contextmanager
+def batch() -> Iterator[str]:
+    """Hold the notices written inside (across several transactions) and render them together
+    once the block ends: one action, one e-mail per person. Inside another batch, the outer one
+    decides."""
+    if _batch.get() is not None:
+        yield _batch.get()
+        return
+    name = secrets.token_hex(16)
+    token = _batch.set(name)
+    try:
+        yield name
+    finally:
+        _batch.reset(token)
+        _release_batch(name)
+
+
+def _release_batch(name: str) -> None:
+    try:
+        with write_transaction():
+            released = db.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.batch == name, OutboxItem.status == "pending")
+                .values(held_until=None)
+            )
+            if released.rowcount:
+                _deliver_after_commit()
+    except Exception:
+        # Never the action's own failure: its notices go once their hold runs out.
+        log.exception("outbox batch %s not released; it goes after %s", name, BATCH_HOLD)
+
+
+# --- delivering ----------------------------------------------------------------------------------
+
+
+def deliver_due(limit: int = ROUND_SIZE) -> int:
+    """One round: render the due notices, then send the due messages. Returns how many were sent."""
+    _render_due(limit)
+    return _send_due(limit)
+
+
+def _render_due(limit: int) -> None:
+    moment = utcnow()
+    due = db.session.execute(
+        select(OutboxItem.id, OutboxItem.batch)
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.kind != MESSAGE,
+            OutboxItem.next_attempt_at <= moment,
+            or_(OutboxItem.held_until.is_(None), OutboxItem.held_until <= moment),
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    groups: dict[str, list[int]] = {}
+    for item_id, batch_name in due:
+        groups.setdefault(batch_name or f"#{item_id}", []).append(item_id)
+    for ids in groups.values():
+        _render_group(ids)
+
+
+class _TakenByAnother(Exception):
+    pass
+
+
+def _render_group(ids: list[int]) -> None:
+    """Render one group of notices (read only, so no lock is held meanwhile), then swap them for
+    their messages in one transaction that only one worker can win."""
+    try:
+        items = db.session.scalars(
+            select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)
+        ).all()
+        messages: list[EmailMessage] = []
+        for kind in sorted({item.kind for item in items}):
+            renderer = notice_renderer.get(kind)
+            if renderer is None:
+                raise LookupError(f"no renderer for outbox notices of kind {kind!r}")
+            messages.extend(renderer([item.payload or {} for item in items if item.kind == kind]))
+        db.session.rollback()
+        with write_transaction():
+            taken = db.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
+                .values(status="rendered", sent_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != len(ids):
+                raise _TakenByAnother
+            for message in messages:
+                db.session.add(
+                    OutboxItem(
+                        kind=MESSAGE,
+                        message=bytes(message),
+                        recipient=str(message["To"]),
+                        subject=str(message["Subject"] or "")[:300],
+                    )
+                )
+    except _TakenByAnother:
+        return
+    except Exception as error:
+        # A notice that cannot be rendered never will be: say so once, keep the others going.
+        db.session.rollback()
+        log.exception("outbox notices %s could not be rendered", ids)
+        with write_transaction():
+            db.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
+                .values(status="failed", last_error=str(error)[:2000])
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _send_due(limit: int) -> int:
+    moment = utcnow()
+    due = db.session.scalars(
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.kind == MESSAGE,
+            OutboxItem.next_attempt_at <= moment,
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= moment),
+        )
+        .order_by(OutboxItem.id)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    sent = 0
+    for item_id in due:
+        item = _claim(item_id)
+        if item is None:
+            continue
+        message_bytes, recipient, attempts = item
+        if recipient is None:
+            _finish(item_id, "discarded")
+            continue
+        message = BytesParser(policy=policy.default).parsebytes(message_bytes)
+        try:
+            deliver(message)
+        except MailError as error:
+            _failed(item_id, attempts, str(error))
+            continue
+        _finish(item_id, "sent")
+        sent += 1
+    return sent
+
+
+def _claim(item_id: int) -> tuple[bytes, str | None, int] | None:
+    """Take the message for this worker for CLAIM_SECONDS; None if another has it or it is done."""
+    moment = utcnow()
+    with write_transaction():
+        claimed = db.session.execute(
+            update(OutboxItem)
+            .where(
+                OutboxItem.id == item_id,
+                OutboxItem.status == "pending",
+                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= moment),
+            )
+            .values(
+                claimed_until=moment + timedelta(seconds=CLAIM_SECONDS),
+                attempts=OutboxItem.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            return None
+        row = db.session.execute(
+            select(OutboxItem.message, OutboxItem.recipient, OutboxItem.attempts).where(
+                OutboxItem.id == item_id
+            )
+        ).one()
+    return row.message, row.recipient, row.attempts
+
+
+def _finish(item_id: int, status: str) -> None:
+    with write_transaction():
+        db.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(status=status, sent_at=utcnow(), claimed_until=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def pause_after(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 30 s, 1 min, 2 min … up to 1 h."""
+    return timedelta(
+        seconds=min(FIRST_PAUSE_SECONDS * 2 ** max(attempts - 1, 0), LONGEST_PAUSE_SECONDS)
+    )
+
+
+def _failed(item_id: int, attempts: int, error: str) -> None:
+    given_up = attempts >= MAX_ATTEMPTS
+    if given_up:
+        log.error("e-mail %s given up after %s attempts: %s", item_id, attempts, error)
+    with write_transaction():
+        db.session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(
+                status="failed" if given_up else "pending",
+                next_attempt_at=utcnow() + pause_after(attempts),
+                claimed_until=None,
+                last_error=error[:2000],
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+# --- delivery in this process (development, tests) ----------------------------------------------
+
+
+def _delivery_in_process() -> None:
+    if current_app.config.get("MAIL_DELIVERY", "worker") != "in_process":
+        return
+    app = current_app._get_current_object()
+
+    def deliver_now() -> None:
+        # An app context of its own: its own database session, apart from the caller's.
+        with app.app_context():
+            try:
+                deliver_due()
+            except Exception:
+                log.exception("delivering the outbox failed; the worker will try again")
+
+    if not has_request_context():
+        deliver_now()
+        return
+    if g.get("_outbox_delivery_planned"):
+        return
+    g._outbox_delivery_planned = True
+    once = threading.Lock()
+
+    def deliver_once() -> None:
+        if once.acquire(blocking=False):  # the close and the timer below: whichever comes first
+            deliver_now()
+
+    @after_this_request
+    def deliver_when_closed(response):
+        response.call_on_close(deliver_once)
+        return response
+
+    # Werkzeug's development server closes a response only once the browser has let go of the
+    # connection, which may be much later, and a commit made after the answer was built (or in
+    # a request context that answers nothing) has no answer to wait for: never wait longer
+    # than a moment.
+    timer = threading.Timer(AFTER_RESPONSE_AT_THE_LATEST, deliver_once)
+    timer.daemon = True
+    timer.start()

@@ -1,0 +1,141 @@
+"""The unit of work (core/transaction.py): a write transaction that never throws away work that is
+not its own, nests as a savepoint, turns a lock timeout into Busy, and runs what waits for its
+commit only once it has committed."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+
+from community.accounts.models import User
+from community.core.db import db
+from community.core.errors import Busy
+from community.core.transaction import PendingWork, after_commit, write_transaction
+
+
+class Stop(Exception):
+    pass
+
+
+def _names() -> list[str]:
+    db.session.rollback()
+    return sorted(db.session.scalars(select(User.name)))
+
+
+def _person(name: str) -> User:
+    return User(name=name, email=f"{name.lower()}@example.com", locale="en", role="member")
+
+
+def test_a_write_transaction_refuses_to_discard_changes_nobody_committed(app):
+    db.session.add(_person("Pending"))
+    with pytest.raises(PendingWork), write_transaction():
+        pass  # pragma: no cover - never entered
+    db.session.commit()  # the caller's work was kept, and is still the caller's to commit
+    assert _names() == ["Pending"]
+
+
+def test_a_write_transaction_refuses_to_discard_statements_already_sent(app):
+    db.session.add(_person("Flushed"))
+    db.session.flush()  # in the database's open transaction, not committed
+    with pytest.raises(PendingWork), write_transaction():
+        pass  # pragma: no cover - never entered
+    db.session.commit()
+    assert _names() == ["Flushed"]
+
+
+def test_a_read_only_transaction_is_ended_for_a_fresh_one(app):
+    db.session.scalars(select(User)).all()  # a read snapshot, nothing to lose
+    with write_transaction():
+        db.session.add(_person("Fresh"))
+    assert _names() == ["Fresh"]
+
+
+def test_an_error_rolls_the_unit_back_and_is_raised(app):
+    with pytest.raises(Stop), write_transaction():
+        db.session.add(_person("Gone"))
+        db.session.flush()
+        raise Stop
+    assert _names() == []
+
+
+def test_a_unit_inside_a_unit_is_a_savepoint_that_fails_alone(app):
+    with write_transaction():
+        db.session.add(_person("Outer"))
+        with pytest.raises(Stop), write_transaction():
+            db.session.add(_person("Inner"))
+            db.session.flush()
+            raise Stop
+        db.session.add(_person("After"))
+    assert _names() == ["After", "Outer"]
+
+
+def test_what_waits_for_the_commit_runs_after_it_and_never_after_a_rollback(app):
+    seen: list[tuple[str, list[str]]] = []
+
+    def look(label: str):
+        def action() -> None:
+            with app.app_context():  # another session: it sees only what was committed
+                seen.append((label, sorted(db.session.scalars(select(User.name)))))
+
+        return action
+
+    with write_transaction():
+        db.session.add(_person("Kept"))
+        after_commit(look("committed"))
+        with pytest.raises(Stop), write_transaction():
+            after_commit(look("inner, rolled back"))
+            raise Stop
+        with write_transaction():
+            after_commit(look("inner, released"))
+    with pytest.raises(Stop), write_transaction():
+        after_commit(look("outer, rolled back"))
+        raise Stop
+    assert seen == [("committed", ["Kept"]), ("inner, released", ["Kept"])]
+
+
+def test_an_action_after_commit_that_fails_does_not_undo_the_change(app, caplog):
+    def broken() -> None:
+        raise RuntimeError("after the fact")
+
+    with write_transaction():
+        db.session.add(_person("Stays"))
+        after_commit(broken)
+    assert _names() == ["Stays"]
+    assert "an action after commit failed" in caplog.text
+
+
+def test_an_action_asked_for_outside_a_unit_waits_for_the_next_commit(app):
+    ran: list[str] = []
+    after_commit(lambda: ran.append("ran"))
+    assert ran == []
+    with pytest.raises(Stop), write_transaction():
+        raise Stop
+    assert ran == []  # that one did not commit
+    with write_transaction():
+        pass
+    assert ran == ["ran"]
+
+
+def test_a_lock_held_too_long_by_another_writer_is_busy(make_app, database):
+    backend, _ = database
+    app = make_app(SQLITE_BUSY_TIMEOUT_MS=200)
+    with app.app_context():
+        other = db.engine.connect()
+        try:
+            if backend == "sqlite":
+                # The database's one write lock, taken and kept by another connection.
+                other = other.execution_options(sqlite_begin_immediate=True)
+                other.begin()
+                with pytest.raises(Busy), write_transaction():
+                    pass  # pragma: no cover - the lock is never granted
+            else:
+                db.session.add(_person("Locked"))
+                db.session.commit()
+                transaction = other.begin()
+                other.execute(text("UPDATE users SET name = 'Mine' WHERE name = 'Locked'"))
+                with pytest.raises(Busy), write_transaction():
+                    db.session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                    db.session.execute(text("UPDATE users SET name = 'Yours'"))
+                transaction.rollback()
+        finally:
+            other.close()
