@@ -4,6 +4,7 @@ workers at once neither lose a message nor send one twice."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -161,6 +162,38 @@ def test_two_workers_at_once_send_each_message_exactly_once(make_app, smtp_serve
     assert not errors
     assert sum(sent) == len(addresses)
     assert sorted(m["To"] for m in mailbox.messages) == addresses
+
+
+def test_two_worker_processes_send_each_message_exactly_once(make_app, smtp_server, mailbox):
+    app = make_app(MAIL_DELIVERY="worker")
+    addresses = [f"many{n:03d}@example.com" for n in range(80)]
+    with app.app_context():
+        for address in addresses:
+            _send(address)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server.port),
+        "MAIL_DELIVERY": "worker",
+        "COMMUNITY_ENV": "test",
+        "SECRET_KEY": "a-test-secret-that-is-long-enough-for-the-checks",
+    }
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        output, _ = worker.communicate(timeout=120)
+        assert worker.returncode == 0, output.decode()
+    assert sorted(m["To"] for m in mailbox.messages) == addresses
+    with app.app_context():
+        assert {status for _, status, _ in _statuses()} == {"sent"}
 
 
 def test_mail_written_in_a_transaction_that_rolls_back_is_never_sent(app, mailbox):
