@@ -6,8 +6,12 @@ through the JSON API when it is there, otherwise through the HTML form, with the
 and session cookie fetched before the barrier. The outcome is read back from the database
 (`bench.dataset --count`), not only from the answers: exactly PLACES confirmed, everyone else
 waitlisted, the first in the queue holding the places, counters equal to the rows, and no error
-answer — or the run fails. Each registration sends an e-mail; MailSink receives them on 127.0.0.1,
-so that the server talks SMTP as in production and nothing lands in the project's instance/.
+answer — or the run fails. Each registration writes one e-mail to the mail outbox; the outbox
+worker beside gunicorn sends them (as in production, nothing is sent inside a request) to MailSink,
+an SMTP server on 127.0.0.1, so that the app talks SMTP as in production and nothing lands in the
+project's instance/. Once the last answer is in, the burst waits (up to MAIL_DRAIN_TIMEOUT_SECONDS)
+until the outbox has drained: exactly one e-mail per registration in the database must arrive, or
+the run fails; how long after the last answer the last one arrived is reported.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from bench.dataset import run_dataset
@@ -32,6 +37,10 @@ from bench.server import HOST, NoRedirect, check_local, free_port
 BARRIER_TIMEOUT_SECONDS = 300
 REQUEST_TIMEOUT_SECONDS = 120
 DATASET_TIMEOUT_SECONDS = 120
+MAIL_DRAIN_TIMEOUT_SECONDS = 180
+# Once the expected e-mails are in, two more rounds of the worker (it looks every second) for
+# any that would come twice.
+MAIL_SETTLE_SECONDS = 2.5
 CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 API_ANSWERS = ("confirmed", "waitlisted", "awaiting_payment")
 
@@ -42,11 +51,32 @@ class MailSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.received = 0
+        self.last_received_at = 0.0  # time.perf_counter() of the last message
+        self._arrived = threading.Condition()
         self._controller = None
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd's hook name
-        self.received += 1  # runs on the controller's one event-loop thread
+        with self._arrived:  # runs on the controller's one event-loop thread
+            self.received += 1
+            self.last_received_at = time.perf_counter()
+            self._arrived.notify_all()
         return "250 OK"
+
+    def wait_for(
+        self, count: int, timeout: float, still_sending: Callable[[], None] | None = None
+    ) -> bool:
+        """Wait until `count` messages in all have arrived; False after `timeout` seconds.
+        `still_sending` is called every second or so and raises if the sender has stopped."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while self.received < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrived.wait(timeout=min(left, 1.0))
+                if still_sending is not None and self.received < count:
+                    still_sending()
+        return True
 
     def start(self) -> None:
         try:
@@ -91,7 +121,13 @@ class BurstResult:
     latency_p99_ms: float
     database: dict
     mails_received: int | None
+    # From the last answer until the burst's last e-mail arrived (None: no sink, or not all came).
+    mail_drain_seconds: float | None = None
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def registrations(self) -> int:
+        return sum(self.database["statuses"].values())
 
     @property
     def confirmed(self) -> int:
@@ -248,7 +284,31 @@ def _judge(result: BurstResult, good_answers: int) -> list[str]:
             failures.append(
                 f"{answered} answers said confirmed, the database has {result.confirmed}"
             )
+    if result.mails_received is not None and result.mails_received != result.registrations:
+        failures.append(
+            f"{result.mails_received} e-mails arrived for {result.registrations} registrations "
+            f"(one each, after waiting up to {MAIL_DRAIN_TIMEOUT_SECONDS}s for the outbox)"
+        )
     return failures
+
+
+def wait_for_mail(
+    mail_sink: MailSink,
+    before: int,
+    expected: int,
+    answered_at: float,
+    still_sending: Callable[[], None] | None = None,
+    *,
+    timeout: float = MAIL_DRAIN_TIMEOUT_SECONDS,
+    settle: float = MAIL_SETTLE_SECONDS,
+) -> tuple[int, float | None]:
+    """Wait until `expected` e-mails arrived after the `before` already counted, then `settle`
+    seconds for any extra one. Returns how many arrived and how long after `answered_at` the last
+    of the expected ones did (None if they did not all arrive within `timeout` seconds)."""
+    drained = mail_sink.wait_for(before + expected, timeout, still_sending)
+    drain_seconds = max(mail_sink.last_received_at - answered_at, 0.0) if drained else None
+    time.sleep(settle)
+    return mail_sink.received - before, drain_seconds
 
 
 def run_burst(
@@ -258,7 +318,9 @@ def run_burst(
     people: int,
     places: int,
     mail_sink: MailSink | None = None,
+    still_sending: Callable[[], None] | None = None,
 ) -> BurstResult:
+    """`still_sending` raises when the outbox worker has stopped (see MailSink.wait_for)."""
     event = run_dataset(app_env, ["--burst-event", str(places)], DATASET_TIMEOUT_SECONDS)
     slug, ticket_type = event["slug"], event["ticket_type"]
     via_api, probe = api_accepts_registrations(base_url, slug)
@@ -291,14 +353,21 @@ def run_burst(
         thread.join(timeout=max(deadline - time.monotonic(), 0.1))
     if any(thread.is_alive() for thread in threads):
         raise BenchError("some registrations of the burst never finished")
-    mails = (mail_sink.received - mails_before) if mail_sink else None
 
     answered = [a for a in answers if a.answered_at]
     release = released[0] if released else time.perf_counter()
-    seconds = max((a.answered_at for a in answered), default=release) - release
+    last_answer = max((a.answered_at for a in answered), default=release)
+    seconds = last_answer - release
     latencies = [(a.answered_at - a.sent_at) * 1000 for a in answered]
     problems = [a.problem for a in answers if a.problem]
     database = run_dataset(app_env, ["--count", slug], DATASET_TIMEOUT_SECONDS)
+    mails, drain_seconds = None, None
+    if mail_sink is not None:
+        print("  waiting for the outbox to send the burst's e-mails …", flush=True)
+        expected = sum(database["statuses"].values())  # one e-mail per registration
+        mails, drain_seconds = wait_for_mail(
+            mail_sink, mails_before, expected, last_answer, still_sending
+        )
     result = BurstResult(
         via="api" if via_api else "form",
         endpoint=endpoint,
@@ -315,6 +384,7 @@ def run_burst(
         latency_p99_ms=round(_percentile(latencies, 0.99), 1),
         database=database,
         mails_received=mails,
+        mail_drain_seconds=round(drain_seconds, 2) if drain_seconds is not None else None,
     )
     result.failures = _judge(result, good_answers=people - len(problems))
     return result
@@ -342,6 +412,16 @@ def render_burst(result: BurstResult) -> str:
         answered = ", ".join(f"{s} {n}" for s, n in sorted(result.answered_statuses.items()))
         lines.append(f"  answers said:     {answered or 'nothing'}")
     if result.mails_received is not None:
-        lines.append(f"  e-mails received: {result.mails_received} (by the local SMTP sink)")
+        lines.append(
+            f"  e-mails received: {result.mails_received} for {result.registrations} "
+            "registrations (by the local SMTP sink, after the outbox drained)"
+        )
+        if result.mail_drain_seconds is not None:
+            lines.append(
+                f"  outbox drained:   {result.mail_drain_seconds:.1f}s after the last answer "
+                "(the last e-mail's arrival)"
+            )
+        else:
+            lines.append(f"  outbox drained:   not within {MAIL_DRAIN_TIMEOUT_SECONDS}s")
     lines.append("  result:           " + ("PASS" if not result.failures else "FAIL"))
     return "\n".join(lines)

@@ -2,12 +2,15 @@
 
 It builds a throw-away database (SQLite, or a PostgreSQL schema when BENCH_DATABASE_URL is set),
 migrates and seeds it, adds BENCH_EVENTS events with BENCH_REGISTRATIONS registrations
-(bench.dataset), serves it with gunicorn on 127.0.0.1, warms up and measures every route in ROUTES,
-then fires the registration burst (bench.burst) and the webhook burst (bench.webhooks). It prints a
+(bench.dataset), serves it with gunicorn on 127.0.0.1 with one `flask worker` beside it that sends
+the mail outbox (MAIL_DELIVERY=worker, as in production: no request sends an e-mail), warms up and
+measures every route in ROUTES, then fires the registration burst (bench.burst) and the webhook
+burst (bench.webhooks), each waiting for the outbox to drain into a local SMTP sink. It prints a
 table against the trivial route, the targets (reported, never failing the run) and both bursts, and
 writes bench/results/latest.json. Any non-2xx answer or socket error under wrk fails the run, and so
-does a burst that confirms other than BENCH_BURST_PLACES people or has an error answer, and a
-webhook burst that leaves any order in the wrong state, applies an effect twice or has an error.
+does a burst that confirms other than BENCH_BURST_PLACES people, has an error answer or whose
+e-mails do not all arrive (exactly one per registration), and a webhook burst that leaves any order
+in the wrong state, applies an effect twice, has an error or does not send one e-mail per order.
 An optional route that does not answer 200 (the API, while it is being written) is skipped with a
 line saying so.
 
@@ -308,6 +311,7 @@ def run() -> int:
                 workdir / "gunicorn.log",
                 worker_class=worker_class,
                 threads=threads,
+                mail_worker=True,
             )
             print(f"Starting gunicorn ({server.description}) on {server.base_url} …")
             server.start()
@@ -320,6 +324,7 @@ def run() -> int:
                 people=burst_people,
                 places=burst_places,
                 mail_sink=mail_sink,
+                still_sending=server.mail_worker.check_running,
             )
             print("Webhook burst …", flush=True)
             webhooks = run_webhooks(
@@ -328,6 +333,7 @@ def run() -> int:
                 server.webhook_secret,
                 orders=webhook_orders,
                 mail_sink=mail_sink,
+                still_sending=server.mail_worker.check_running,
             )
         finally:
             # A second Ctrl-C must not leave gunicorn running or the schema behind.
@@ -353,7 +359,10 @@ def run() -> int:
             f"(+ seed-demo), generated in {dataset['seconds']:.1f}s"
         ),
         "gunicorn_workers": server.description,
-        "mail": "to a local SMTP sink on 127.0.0.1 (aiosmtpd)",
+        "mail": (
+            "MAIL_DELIVERY=worker: written to the outbox, sent by one `flask worker` to a local "
+            "SMTP sink on 127.0.0.1 (aiosmtpd)"
+        ),
         "wrk": f"{wrk_version(wrk)}, {WRK_THREADS} threads, {WRK_CONNECTIONS} connections",
         "duration_seconds": duration,
         "warmup_seconds": WARMUP_SECONDS,
@@ -387,8 +396,9 @@ def run() -> int:
             file=sys.stderr,
         )
         print(
-            f"confirm exactly {burst_places} with no error answer, and the webhook burst must"
-            " leave every order right with no error answer:",
+            f"confirm exactly {burst_places} with no error answer and one e-mail per"
+            " registration, and the webhook burst must leave every order right with no error"
+            " answer and one e-mail per order:",
             file=sys.stderr,
         )
         for failure in failures:

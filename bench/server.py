@@ -1,7 +1,10 @@
-"""Gunicorn serving the application on 127.0.0.1 for the length of a benchmark, and nothing else.
+"""Gunicorn serving the application on 127.0.0.1 for the length of a benchmark, and nothing else;
+with `mail_worker`, one `flask --app wsgi worker` beside it, as in production: the server only
+writes e-mails to the outbox (MAIL_DELIVERY=worker) and the worker sends them.
 
-The server runs in its own session so that Ctrl-C reaches only the benchmark, which then stops the
-server itself: SIGTERM, a grace period, then SIGKILL to the whole process group.
+Each runs in its own session so that Ctrl-C reaches only the benchmark, which then stops them
+itself: SIGTERM, a grace period, then SIGKILL to the whole process group. Each writes its own log
+(gunicorn.log, worker.log beside it), whose tail goes into the message when one of them fails.
 """
 
 from __future__ import annotations
@@ -35,6 +38,65 @@ def free_port() -> int:
 WORKER_CLASSES = ("sync", "gthread")
 
 
+def _stop(process: subprocess.Popen | None) -> None:
+    """SIGTERM, a grace period, then SIGKILL to the process group (the session it started)."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_GRACE_SECONDS)
+
+
+def _tail(log_path: Path, name: str, lines: int = 30) -> str:
+    try:
+        text = log_path.read_text(errors="replace")
+    except OSError:
+        return f"(no {name} log)"
+    return "\n".join(text.splitlines()[-lines:]) or f"({name} log is empty)"
+
+
+class OutboxWorker:
+    """`flask --app wsgi worker`: sends the mail outbox every second (core/worker.py)."""
+
+    def __init__(self, environment: dict[str, str], log_path: Path) -> None:
+        self.environment = environment
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=PROJECT_ROOT,
+                env=self.environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def check_running(self) -> None:
+        """A worker that has stopped would leave the outbox full: say so, with its log."""
+        if self.process is None:
+            raise BenchError("the outbox worker was never started")
+        if self.process.poll() is not None:
+            raise BenchError(
+                f"the outbox worker (flask worker) exited with {self.process.returncode}:\n"
+                + self.log_tail()
+            )
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return _tail(self.log_path, "worker", lines)
+
+
 class GunicornServer:
     def __init__(
         self,
@@ -44,6 +106,7 @@ class GunicornServer:
         *,
         worker_class: str = "sync",
         threads: int = 1,
+        mail_worker: bool = False,
     ) -> None:
         if worker_class not in WORKER_CLASSES:
             raise BenchError(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
@@ -61,6 +124,12 @@ class GunicornServer:
         # them with this secret). The key is never used: the webhook path does not call Stripe,
         # and the API base is a closed local port in case anything tried.
         self.webhook_secret = "whsec_bench_" + secrets.token_hex(24)
+        # With a worker, requests only write e-mails to the outbox and the worker sends them;
+        # without one, each gunicorn process sends its requests' e-mails after answering.
+        self.mail_delivery = "worker" if mail_worker else "in_process"
+        self.mail_worker = None
+        if mail_worker:
+            self.mail_worker = OutboxWorker(self.environment, log_path.with_name("worker.log"))
 
     @property
     def environment(self) -> dict[str, str]:
@@ -68,6 +137,7 @@ class GunicornServer:
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": self.webhook_secret,
             "STRIPE_API_BASE": "http://127.0.0.1:9",
+            "MAIL_DELIVERY": self.mail_delivery,
         }
 
     @property
@@ -77,10 +147,13 @@ class GunicornServer:
     @property
     def description(self) -> str:
         thread_word = "thread" if self.threads == 1 else "threads"
-        return (
+        described = (
             f"{self.workers} {self.worker_class} workers, {self.threads} {thread_word} each, "
             "no access log (--access-logfile /dev/null)"
         )
+        if self.mail_worker is not None:
+            described += "; one `flask worker` beside them sends the e-mails"
+        return described
 
     def start(self) -> None:
         # Run from the project root, gunicorn also reads its gunicorn.conf.py, as in deployment;
@@ -119,6 +192,8 @@ class GunicornServer:
                 start_new_session=True,
             )
         self._wait_until_healthy()
+        if self.mail_worker is not None:
+            self.mail_worker.start()
 
     def _wait_until_healthy(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -144,23 +219,14 @@ class GunicornServer:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
         try:
-            self.process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            # The session we started is the process group: its workers go with the arbiter.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=STOP_GRACE_SECONDS)
+            _stop(self.process)
+        finally:
+            if self.mail_worker is not None:
+                self.mail_worker.stop()
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no gunicorn log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(gunicorn log is empty)"
+        return _tail(self.log_path, "gunicorn", lines)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

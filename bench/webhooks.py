@@ -11,7 +11,9 @@ moment. THREADS threads wait at a barrier, then POST them, signed with the serve
 STRIPE_WEBHOOK_SECRET, to `/stripe/webhook` of the running gunicorn. The outcome is read back
 from the database (`--verify`): every order and registration in its right state, one
 webhook_events row per distinct event, each effect applied once, counters equal to the rows, and
-no answer other than 200 — or the run fails.
+no answer other than 200 — or the run fails. Each order's buyer is told once (confirmed, or the
+place released): the burst waits for the outbox worker to send those e-mails to the SMTP sink, and
+exactly one per order must arrive.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from bench.burst import MailSink, _percentile
+from bench.burst import MAIL_DRAIN_TIMEOUT_SECONDS, MailSink, _percentile, wait_for_mail
 from bench.errors import BenchError
 from bench.server import check_local
 
@@ -363,6 +366,8 @@ class WebhookResult:
     latency_p99_ms: float
     database: dict
     mails_received: int | None
+    # From the last answer until the last e-mail arrived (None: no sink, or not all came).
+    mail_drain_seconds: float | None = None
     failures: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -416,6 +421,11 @@ def _judge(result: WebhookResult, expected_outcomes: dict[str, int]) -> list[str
         )
     if database["holding_rows"] != result.paid_orders:
         failures.append(f"{database['holding_rows']} places held, not {result.paid_orders}")
+    if result.mails_received is not None and result.mails_received != result.orders:
+        failures.append(
+            f"{result.mails_received} e-mails arrived for {result.orders} orders (one each, "
+            f"after waiting up to {MAIL_DRAIN_TIMEOUT_SECONDS}s for the outbox)"
+        )
     return failures
 
 
@@ -427,6 +437,7 @@ def run_webhooks(
     orders: int,
     threads: int = THREADS,
     mail_sink: MailSink | None = None,
+    still_sending: Callable[[], None] | None = None,
 ) -> WebhookResult:
     created = _subprocess(app_env, ["--setup", str(orders)])
     order_ids = created["orders"]
@@ -487,14 +498,20 @@ def run_webhooks(
         worker.join(timeout=max(deadline - time.monotonic(), 0.1))
     if any(worker.is_alive() for worker in workers):
         raise BenchError("some webhook deliveries never finished")
-    mails = (mail_sink.received - mails_before) if mail_sink else None
 
     for answer in answers:
         if not answer.sent_at and not answer.problem:
             answer.problem = "never sent (the barrier broke)"
     answered = [a for a in answers if a.answered_at]
     release = released[0] if released else time.perf_counter()
-    seconds = max((a.answered_at for a in answered), default=release) - release
+    last_answer = max((a.answered_at for a in answered), default=release)
+    seconds = last_answer - release
+    mails, drain_seconds = None, None
+    if mail_sink is not None:
+        print("  waiting for the outbox to send the buyers' e-mails …", flush=True)
+        mails, drain_seconds = wait_for_mail(
+            mail_sink, mails_before, orders, last_answer, still_sending
+        )
     latencies = [(a.answered_at - a.sent_at) * 1000 for a in answered]
     problems = [a.problem for a in answers if a.problem]
     database = _subprocess(app_env, ["--verify", created["slug"], "--orders", str(orders)])
@@ -512,6 +529,7 @@ def run_webhooks(
         latency_p99_ms=round(_percentile(latencies, 0.99), 1),
         database=database,
         mails_received=mails,
+        mail_drain_seconds=round(drain_seconds, 2) if drain_seconds is not None else None,
         **shape,
     )
     expected = {"paid": paid, "expired": orders - paid}
@@ -547,7 +565,16 @@ def render_webhooks(result: WebhookResult) -> str:
         f"ticket taken {database['ticket_taken']}, rows holding {database['holding_rows']}",
     ]
     if result.mails_received is not None:
-        lines.append(f"  e-mails received: {result.mails_received} (by the local SMTP sink)")
+        lines.append(
+            f"  e-mails received: {result.mails_received} for {result.orders} orders "
+            "(by the local SMTP sink, after the outbox drained)"
+        )
+        drained = (
+            f"{result.mail_drain_seconds:.1f}s after the last answer (the last e-mail's arrival)"
+            if result.mail_drain_seconds is not None
+            else f"not within {MAIL_DRAIN_TIMEOUT_SECONDS}s"
+        )
+        lines.append(f"  outbox drained:   {drained}")
     lines.append("  result:           " + ("PASS" if not result.failures else "FAIL"))
     return "\n".join(lines)
 

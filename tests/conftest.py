@@ -29,6 +29,7 @@ from flask.testing import FlaskClient
 from community import create_app
 from community.core import db as core_db
 from community.core.db import db, utcnow
+from community.core.outbox import finish_deliveries
 from community.events import services as event_services
 from community.events.services import EventData, TicketTypeData
 
@@ -209,6 +210,7 @@ def make_app(database, smtp_server, tmp_path):
         return app
 
     yield factory
+    finish_deliveries()  # none may open a connection once the engines are disposed
     for app in apps:
         with app.app_context():
             db.session.remove()

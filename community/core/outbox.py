@@ -403,4 +403,21 @@ def _delivery_in_process() -> None:
     # than a moment.
     timer = threading.Timer(AFTER_RESPONSE_AT_THE_LATEST, deliver_once)
     timer.daemon = True
+    with _timers_lock:
+        _timers.add(timer)
     timer.start()
+
+
+_timers: set[threading.Timer] = set()
+_timers_lock = threading.Lock()
+
+
+def finish_deliveries(timeout: float = 10.0) -> None:
+    """Let this process's deliveries under way finish, and drop those not begun (their e-mails
+    stay in the outbox for the worker): for a process or an app that stops (tests, a server)."""
+    with _timers_lock:
+        timers = list(_timers)
+        _timers.clear()
+    for timer in timers:
+        timer.cancel()
+        timer.join(timeout)

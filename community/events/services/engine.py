@@ -50,13 +50,19 @@ class Take(Enum):
     EVENT_FULL = "event_full"
 
 
-def lock_event(event_id: int) -> None:
-    """Write to the event's row first: from here on this transaction owns the event's places."""
-    result = db.session.execute(
-        update(Event).where(Event.id == event_id).values(places_taken=Event.places_taken)
-    )
-    if result.rowcount != 1:
+def lock_event(event_id: int) -> bool:
+    """Write to the event's row first: from here on this transaction owns the event's places.
+    Returns whether the event is full at this moment (no place can be taken)."""
+    row = db.session.execute(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(places_taken=Event.places_taken)
+        .returning(Event.places_taken, Event.capacity)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
         raise NotFound(_l("There is no such event."))
+    return row.capacity is not None and row.places_taken >= row.capacity
 
 
 def take_place(event_id: int, ticket_type_id: int, *, outside_quota: bool = False) -> Take:

@@ -21,7 +21,7 @@ from community.core.db import db, utcnow
 from community.core.errors import Busy, Conflict, DomainError, NotFound
 from community.core.text import LONG_ANSWER_MAX, NAME_MAX, SHORT_ANSWER_MAX, normalise_email
 from community.core.transaction import write_transaction
-from community.events.models import ACTIVE, Answer, Event, Registration, TicketType
+from community.events.models import Answer, Event, Registration, TicketType
 from community.events.notify import one_email_each
 from community.events.offers import clean_voucher_code, price_for, redeem_voucher
 from community.events.services.engine import (
@@ -181,37 +181,31 @@ def register_for_event(
     registration.event_id = event.id
     try:
         with write_transaction():
-            lock_event(registration.event_id)
-            _enter_queue(registration, code)
+            full = lock_event(registration.event_id)
+            _enter_queue(registration, code, full)
     except IntegrityError as error:
         # The partial unique index caught a simultaneous registration with the same e-mail.
         raise Conflict(_l("This e-mail address is already registered for this event.")) from error
     return registration
 
 
-def _enter_queue(registration: Registration, voucher: str | None) -> None:
+def _enter_queue(registration: Registration, voucher: str | None, full: bool = False) -> None:
     """Under the event's lock: a place for the registration (its voucher redeemed first), or the
-    end of the waiting list."""
+    end of the waiting list. A second active registration of the same e-mail is refused by the
+    partial unique index when the row is inserted (IntegrityError, turned into Conflict)."""
     # The queue's order is the order in which registrations get the event's lock.
     moment = utcnow()
-    already = db.session.scalar(
-        select(Registration.id).where(
-            Registration.event_id == registration.event_id,
-            Registration.email == registration.email,
-            Registration.status.in_(ACTIVE),
-        )
-    )
-    if already is not None:
-        raise Conflict(_l("This e-mail address is already registered for this event."))
     registration.queued_at = registration.created_at = moment
-    db.session.add(registration)
-    db.session.flush()
     if voucher is not None:
+        db.session.add(registration)
+        db.session.flush()
         redeem_voucher(voucher, registration)
-    if take_place_for(registration) is Take.TAKEN:
-        kind = enter_holding_status(registration, moment)
+        taken = take_place_for(registration)
     else:
-        kind = "waitlisted"
+        # Places first, so that the row goes in with its status in one INSERT.
+        taken = Take.EVENT_FULL if full else take_place_for(registration)
+        db.session.add(registration)
+    kind = enter_holding_status(registration, moment) if taken is Take.TAKEN else "waitlisted"
     db.session.flush()
     tell(kind, registration.id)
 
