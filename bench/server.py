@@ -59,6 +59,20 @@ def _tail(log_path: Path, name: str, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:]) or f"({name} log is empty)"
 
 
+def spawn(command: list[str], environment: dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start a server process of the benchmark in its own session, its output in `log_path`."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 class OutboxWorker:
     """`flask --app wsgi worker`: sends the mail outbox every second (core/worker.py)."""
 
@@ -69,16 +83,7 @@ class OutboxWorker:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "flask", "--app", "wsgi", "worker"]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=self.environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn(command, self.environment, self.log_path)
 
     def check_running(self) -> None:
         """A worker that has stopped would leave the outbox full: say so, with its log."""
@@ -181,16 +186,7 @@ class GunicornServer:
             "--log-level",
             "warning",
         ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=PROJECT_ROOT,
-                env=self.environment,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn(command, self.environment, self.log_path)
         self._wait_until_healthy()
         if self.mail_worker is not None:
             self.mail_worker.start()
