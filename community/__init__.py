@@ -12,7 +12,7 @@ from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from community.core import navigation, security
 from community.core.dates import date_badge, format_local
-from community.core.db import db, install_sqlite_hooks, render_migration_item
+from community.core.db import db, install_idle_ping, install_sqlite_hooks, render_migration_item
 from community.core.i18n import (
     LANGUAGE_NAMES,
     current_language,
@@ -82,6 +82,7 @@ def _init_extensions(app: Flask) -> None:
     install_write_tracking()
     with app.app_context():
         install_sqlite_hooks(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
+        install_idle_ping(db.engine)
     migrate.init_app(
         app,
         db,

@@ -5,10 +5,12 @@ from its `init_app` (accounts: `create-admin EMAIL` and `create-api-token EMAIL`
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import Flask
 
-from community.core.worker import run_forever, run_round
+from community.core.worker import WORKER_NICENESS, run_forever, run_round
 from community.demo import DEMO_LOGINS, seed_demo
 
 
@@ -19,13 +21,24 @@ def register_commands(app: Flask) -> None:
         "(default: each job's own schedule). The outbox is sent every second."
     )  # fmt: skip
     @click.option("--once", is_flag=True, help="Run one round and stop (for cron and tests).")
-    def worker_command(every: int | None, once: bool) -> None:
+    @click.option(
+        "--nice", type=click.IntRange(0, 19), default=WORKER_NICENESS, show_default=True,
+        help="How much the running worker yields the CPU to the web processes beside it "
+        "(0: not at all; --once keeps the caller's priority: cron has `nice` of its own).",
+    )  # fmt: skip
+    def worker_command(every: int | None, once: bool, nice: int) -> None:
         """Send the mail outbox and run the timed jobs (expired holds and offers, reminders) on
-        their schedules; any number of workers may run at once. `make run` starts one."""
+        their schedules; any number of workers may run at once. `make run` starts one.
+
+        Its work waits for nobody: on a machine it shares with the web processes, it runs at a
+        lower priority (--nice) so that a rush of people registering is answered first and their
+        e-mails follow moments later."""
         if once:
             run_round()
-        else:
-            run_forever(every)
+            return
+        if nice:
+            os.nice(nice)
+        run_forever(every)
 
     @app.cli.command("seed-demo")
     def seed_demo_command() -> None:

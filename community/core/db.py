@@ -5,11 +5,13 @@ Schema changes go through migrations only; nothing here creates tables.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -86,6 +88,41 @@ def install_sqlite_hooks(engine: Engine, busy_timeout_ms: int = 15000) -> None:
     if not event.contains(engine, "connect", _configure_sqlite):
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
+
+
+# A pooled connection unused for longer than this is asked whether it still works before use.
+IDLE_PING_SECONDS = 2.0
+
+
+def install_idle_ping(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool: one that was idle
+    for more than `idle_seconds` (long enough for the database to have restarted, or a proxy to
+    have dropped it) is pinged on checkout and, if dead, replaced before anyone uses it (the
+    pool's documented DisconnectionError rule). A busy process reuses its connections within
+    milliseconds and pays no round trip for them, as SQLAlchemy's pool_pre_ping would make it.
+    SQLite has no server to lose."""
+    if engine.dialect.name == "sqlite" or event.contains(engine, "checkin", _note_idle):
+        return
+
+    def ping_if_idle(dbapi_connection, connection_record, connection_proxy) -> None:
+        idle_since = connection_record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise DisconnectionError("a pooled connection no longer answers") from error
+
+    event.listen(engine, "connect", _note_idle)
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", ping_if_idle)
+
+
+_IDLE_SINCE = "community.idle_since"
+
+
+def _note_idle(dbapi_connection, connection_record) -> None:
+    connection_record.info[_IDLE_SINCE] = time.monotonic()
 
 
 def begin_write(session) -> None:

@@ -27,13 +27,13 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 
 from flask import after_this_request, current_app, g, has_request_context
 from sqlalchemy import (
@@ -44,15 +44,17 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    insert,
     or_,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from community.core import smtp
 from community.core.db import UTCDateTime, db, utcnow
 from community.core.hooks import Hook
-from community.core.smtp import MailError, deliver
+from community.core.smtp import MailError
 from community.core.status import status_type
 from community.core.transaction import current_unit, write_transaction
 
@@ -66,6 +68,8 @@ LONGEST_PAUSE_SECONDS = 3600
 CLAIM_SECONDS = 120
 BATCH_HOLD = timedelta(minutes=10)
 ROUND_SIZE = 200
+# Messages claimed and sent together, over one SMTP connection.
+SEND_CHUNK = 25
 # Seconds after the answer by which a request's mail leaves at the latest (in_process delivery).
 AFTER_RESPONSE_AT_THE_LATEST = 1.0
 
@@ -197,9 +201,12 @@ def deliver_due(limit: int = ROUND_SIZE) -> int:
 
 
 def _render_due(limit: int) -> None:
+    """Render the due notices, group by group (one batch, or one notice alone), all in one read
+    (no lock is held meanwhile, and what the groups share is read once), then swap them for
+    their messages in one transaction in which a group taken by another worker is left alone."""
     moment = utcnow()
-    due = db.session.execute(
-        select(OutboxItem.id, OutboxItem.batch)
+    due = db.session.scalars(
+        select(OutboxItem)
         .where(
             OutboxItem.status == "pending",
             OutboxItem.kind != MESSAGE,
@@ -209,131 +216,183 @@ def _render_due(limit: int) -> None:
         .order_by(OutboxItem.id)
         .limit(limit)
     ).all()
+    groups: dict[str, list[OutboxItem]] = {}
+    for item in due:
+        groups.setdefault(item.batch or f"#{item.id}", []).append(item)
+    rendered: list[tuple[list[int], list[dict]]] = []
+    failed: list[tuple[list[int], str]] = []
+    # What one group's renderer read (its event, say) stays in the session for the next groups.
+    read: dict[int, object] = {}
+    for items in groups.values():
+        ids = [item.id for item in items]
+        try:
+            rendered.append((ids, _render_group(items)))
+        except Exception as error:
+            # A notice that cannot be rendered never will be: say so once, keep the others going.
+            db.session.rollback()
+            log.exception("outbox notices %s could not be rendered", ids)
+            failed.append((ids, str(error)[:2000]))
+        read.update((id(instance), instance) for instance in db.session.identity_map.values())
     db.session.rollback()
-    groups: dict[str, list[int]] = {}
-    for item_id, batch_name in due:
-        groups.setdefault(batch_name or f"#{item_id}", []).append(item_id)
-    for ids in groups.values():
-        _render_group(ids)
+    if rendered or failed:
+        _swap(rendered, failed)
 
 
-class _TakenByAnother(Exception):
-    pass
+def _render_group(items: list[OutboxItem]) -> list[dict]:
+    """The messages of one group of notices, as rows for the outbox."""
+    rows = []
+    for kind in sorted({item.kind for item in items}):
+        renderer = notice_renderer.get(kind)
+        if renderer is None:
+            raise LookupError(f"no renderer for outbox notices of kind {kind!r}")
+        for message in renderer([item.payload or {} for item in items if item.kind == kind]):
+            rows.append(
+                {
+                    "kind": MESSAGE,
+                    "message": bytes(message),
+                    "recipient": str(message["To"]),
+                    "subject": str(message["Subject"] or "")[:300],
+                }
+            )
+    return rows
 
 
-def _render_group(ids: list[int]) -> None:
-    """Render one group of notices (read only, so no lock is held meanwhile), then swap them for
-    their messages in one transaction that only one worker can win."""
-    try:
-        items = db.session.scalars(
-            select(OutboxItem).where(OutboxItem.id.in_(ids)).order_by(OutboxItem.id)
-        ).all()
-        messages: list[EmailMessage] = []
-        for kind in sorted({item.kind for item in items}):
-            renderer = notice_renderer.get(kind)
-            if renderer is None:
-                raise LookupError(f"no renderer for outbox notices of kind {kind!r}")
-            messages.extend(renderer([item.payload or {} for item in items if item.kind == kind]))
-        db.session.rollback()
-        with write_transaction():
-            taken = db.session.execute(
+def _swap(
+    rendered: list[tuple[list[int], list[dict]]], failed: list[tuple[list[int], str]]
+) -> None:
+    moment = utcnow()
+    with write_transaction():
+        wanted = [item_id for ids, _ in rendered for item_id in ids]
+        taken: set[int] = set()
+        if wanted:
+            taken.update(
+                db.session.scalars(
+                    update(OutboxItem)
+                    .where(OutboxItem.id.in_(wanted), OutboxItem.status == "pending")
+                    .values(status="rendered", sent_at=moment)
+                    .returning(OutboxItem.id)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+        messages, given_back = [], []
+        for ids, rows in rendered:
+            if taken.issuperset(ids):
+                messages += rows
+            else:  # another worker has part of this group: it stays whole for the next round
+                given_back += [item_id for item_id in ids if item_id in taken]
+        if given_back:
+            db.session.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
-                .values(status="rendered", sent_at=utcnow())
+                .where(OutboxItem.id.in_(given_back))
+                .values(status="pending", sent_at=None)
                 .execution_options(synchronize_session=False)
             )
-            if taken.rowcount != len(ids):
-                raise _TakenByAnother
-            for message in messages:
-                db.session.add(
-                    OutboxItem(
-                        kind=MESSAGE,
-                        message=bytes(message),
-                        recipient=str(message["To"]),
-                        subject=str(message["Subject"] or "")[:300],
-                    )
-                )
-    except _TakenByAnother:
-        return
-    except Exception as error:
-        # A notice that cannot be rendered never will be: say so once, keep the others going.
-        db.session.rollback()
-        log.exception("outbox notices %s could not be rendered", ids)
-        with write_transaction():
+        if messages:
+            db.session.execute(insert(OutboxItem), messages)
+        for ids, error in failed:
             db.session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id.in_(ids), OutboxItem.status == "pending")
-                .values(status="failed", last_error=str(error)[:2000])
+                .values(status="failed", last_error=error)
                 .execution_options(synchronize_session=False)
             )
 
 
 def _send_due(limit: int) -> int:
+    """Send up to `limit` due messages, a chunk at a time, each chunk over one SMTP connection."""
+    sent = 0
+    while limit > 0:
+        chunk = _claim(min(SEND_CHUNK, limit))
+        if not chunk:
+            break
+        limit -= len(chunk)
+        sent += _send_chunk(chunk)
+    return sent
+
+
+@dataclass
+class _Claimed:
+    id: int
+    message: bytes
+    recipient: str | None
+    attempts: int
+
+
+def _claim(count: int) -> list[_Claimed]:
+    """Take up to `count` due messages for this worker for CLAIM_SECONDS, in one conditional
+    UPDATE: a message another worker holds (or has just sent) is not taken again."""
     moment = utcnow()
-    due = db.session.scalars(
+    not_claimed = or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= moment)
+    due = (
         select(OutboxItem.id)
         .where(
             OutboxItem.status == "pending",
             OutboxItem.kind == MESSAGE,
             OutboxItem.next_attempt_at <= moment,
-            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= moment),
+            not_claimed,
         )
         .order_by(OutboxItem.id)
-        .limit(limit)
-    ).all()
-    db.session.rollback()
-    sent = 0
-    for item_id in due:
-        item = _claim(item_id)
-        if item is None:
-            continue
-        message_bytes, recipient, attempts = item
-        if recipient is None:
-            _finish(item_id, "discarded")
-            continue
-        message = BytesParser(policy=policy.default).parsebytes(message_bytes)
-        try:
-            deliver(message)
-        except MailError as error:
-            _failed(item_id, attempts, str(error))
-            continue
-        _finish(item_id, "sent")
-        sent += 1
-    return sent
-
-
-def _claim(item_id: int) -> tuple[bytes, str | None, int] | None:
-    """Take the message for this worker for CLAIM_SECONDS; None if another has it or it is done."""
-    moment = utcnow()
+        .limit(count)
+    )
     with write_transaction():
-        claimed = db.session.execute(
+        rows = db.session.execute(
             update(OutboxItem)
-            .where(
-                OutboxItem.id == item_id,
-                OutboxItem.status == "pending",
-                or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until <= moment),
-            )
+            .where(OutboxItem.id.in_(due.scalar_subquery()), OutboxItem.status == "pending")
+            .where(not_claimed)
             .values(
                 claimed_until=moment + timedelta(seconds=CLAIM_SECONDS),
                 attempts=OutboxItem.attempts + 1,
             )
+            .returning(OutboxItem.id, OutboxItem.message, OutboxItem.recipient, OutboxItem.attempts)
             .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount != 1:
-            return None
-        row = db.session.execute(
-            select(OutboxItem.message, OutboxItem.recipient, OutboxItem.attempts).where(
-                OutboxItem.id == item_id
-            )
-        ).one()
-    return row.message, row.recipient, row.attempts
+        ).all()
+    return sorted((_Claimed(*row) for row in rows), key=lambda claimed: claimed.id)
 
 
-def _finish(item_id: int, status: str) -> None:
+def _send_chunk(chunk: list[_Claimed]) -> int:
+    """Hand the chunk to SMTP, then record every outcome in one transaction. A message whose
+    claim might run out before it goes is not sent: it goes back to the outbox untried."""
+    claimed_at = time.monotonic()
+    sent: list[int] = []
+    discarded = [item.id for item in chunk if item.recipient is None]
+    failed: list[tuple[_Claimed, str]] = []
+    untried = [item for item in chunk if item.recipient is not None]
+    try:
+        with smtp.connection() as conversation:
+            while untried and time.monotonic() - claimed_at < CLAIM_SECONDS / 2:
+                item = untried.pop(0)
+                try:
+                    conversation.send(item.message, item.recipient)
+                except MailError as error:
+                    failed.append((item, str(error)))
+                    if error.connection_lost:
+                        break
+                else:
+                    sent.append(item.id)
+    except MailError as error:
+        # No conversation at all, or it broke: what it did not send failed with the same cause.
+        failed += [(item, str(error)) for item in untried]
+        untried = []
     with write_transaction():
+        _finish(sent, "sent")
+        _finish(discarded, "discarded")
+        for item, error in failed:
+            _failed(item.id, item.attempts, error)
+        if untried:
+            db.session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_([item.id for item in untried]))
+                .values(claimed_until=None, attempts=OutboxItem.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+    return len(sent)
+
+
+def _finish(ids: list[int], status: str) -> None:
+    if ids:
         db.session.execute(
             update(OutboxItem)
-            .where(OutboxItem.id == item_id)
+            .where(OutboxItem.id.in_(ids))
             .values(status=status, sent_at=utcnow(), claimed_until=None, last_error=None)
             .execution_options(synchronize_session=False)
         )
@@ -350,18 +409,17 @@ def _failed(item_id: int, attempts: int, error: str) -> None:
     given_up = attempts >= MAX_ATTEMPTS
     if given_up:
         log.error("e-mail %s given up after %s attempts: %s", item_id, attempts, error)
-    with write_transaction():
-        db.session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id)
-            .values(
-                status="failed" if given_up else "pending",
-                next_attempt_at=utcnow() + pause_after(attempts),
-                claimed_until=None,
-                last_error=error[:2000],
-            )
-            .execution_options(synchronize_session=False)
+    db.session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id == item_id)
+        .values(
+            status="failed" if given_up else "pending",
+            next_attempt_at=utcnow() + pause_after(attempts),
+            claimed_until=None,
+            last_error=error[:2000],
         )
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- delivery in this process (development, tests) ----------------------------------------------

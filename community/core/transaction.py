@@ -5,7 +5,10 @@ the caller then takes its row locks by writing first), commits it at the end of 
 it back on any error and turns a lock timeout into `Busy`. It never throws away work that is not
 its own: inside another unit it nests as a savepoint, and outside one it refuses to start while
 the session holds changes nobody has committed (`PendingWork`), where a plain rollback would
-silently lose them. A read-only transaction is ended first, as its snapshot may be stale.
+silently lose them. A read-only transaction under way is ended first on SQLite (it cannot
+become a writer, and its snapshot may be stale); on PostgreSQL, where each statement sees what
+is committed (READ COMMITTED), it goes on as the writer on the same connection, with everything
+the session had read expired so that it is read again.
 
 `after_commit(action)` queues what must happen only once the change is durable (ask Stripe for a
 refund, wake the mail outbox). The actions run in order after the outermost commit; a nested
@@ -79,8 +82,12 @@ def has_pending_work(session: Session) -> bool:
 
 
 @contextmanager
-def write_transaction() -> Iterator[Unit]:
-    """Open a unit of work (see the module's opening): commit at the end, roll back on error."""
+def write_transaction(*, expire_on_commit: bool = True) -> Iterator[Unit]:
+    """Open a unit of work (see the module's opening): commit at the end, roll back on error.
+
+    `expire_on_commit=False` keeps what the session holds as it is after the commit, where the
+    caller knows its objects hold what the unit wrote (a row it has just inserted, answered at
+    once) and would otherwise read each one back. Only the outermost unit's commit decides."""
     session = db.session()
     outer = session.info.get(_UNIT)
     if outer is not None:
@@ -89,7 +96,10 @@ def write_transaction() -> Iterator[Unit]:
     if session.in_transaction():
         if has_pending_work(session):
             raise PendingWork("the session holds uncommitted changes: commit them first")
-        session.rollback()
+        if session.get_bind().dialect.name == "sqlite":
+            session.rollback()
+        else:
+            session.expire_all()  # read again in the writer; the connection stays
     waiting = session.info.pop(_WAITING, [])
     unit = Unit(actions=list(waiting))
     try:
@@ -97,8 +107,10 @@ def write_transaction() -> Iterator[Unit]:
             core_db.begin_write(session)
             session.info[_UNIT] = unit
             yield unit
+            session.expire_on_commit = expire_on_commit
             session.commit()
         finally:
+            session.expire_on_commit = True
             session.info.pop(_UNIT, None)
     except BaseException as error:
         session.rollback()

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import current_app
+
 from community.core.hooks import Hook
 from community.core.outbox import deliver_due
 
@@ -33,6 +35,15 @@ class TimedJob:
 timed_job: Hook[TimedJob] = Hook("worker.timed_job")
 # How often the outbox is looked at: a request's e-mail leaves within about this long.
 OUTBOX_SECONDS = 1.0
+# The worker's default nice value (`flask worker --nice`): the web processes come first.
+WORKER_NICENESS = 10
+
+
+def runs_in_process() -> bool:
+    """Whether the work a worker would do for a request (its e-mail, what a domain leaves for
+    its timed jobs) is done by the process that made it, just after: MAIL_DELIVERY="in_process"
+    (development, tests). Otherwise ("worker", production) only the worker does it."""
+    return current_app.config.get("MAIL_DELIVERY", "worker") == "in_process"
 
 
 def _attempt(description: str, job: Callable[[], int]) -> None:

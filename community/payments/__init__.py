@@ -7,7 +7,8 @@ It knows nothing of tickets, tiers or dues: a domain registers, from its `init_a
 fulfilment handler for its purpose (`"ticket"`, `"sponsorship"`, …) that payments calls when
 money arrives, a checkout expires, money goes back, or a subscription renews, falls past due,
 changes or ends (`fulfilment.fulfilment_handler`), and the rule of who may see its orders in
-the back office (`visibility.visibility_rule`).
+the back office (`visibility.visibility_rule`). Its timed job (core/worker.py) asks Stripe for
+the receipts of payments that do not have one yet, so that no request waits for Stripe.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from flask_babel import lazy_gettext as _l
 
 from community.accounts.navigation import organisers
 from community.core.navigation import NavEntry, add_navigation
+from community.core.worker import TimedJob, timed_job
 from community.payments import admin_views, bank_views, sandbox_views, views
 from community.payments.cli import command_group
+from community.payments.services import RECEIPTS_EVERY_SECONDS, ask_for_missing_receipts
 
 
 def init_app(app: Flask) -> None:
@@ -28,4 +31,9 @@ def init_app(app: Flask) -> None:
     if app.config["PAYMENTS_SANDBOX"]:  # Stripe's stand-in; production refuses to start with it
         app.register_blueprint(sandbox_views.bp)
     app.cli.add_command(command_group())
+    timed_job.register(
+        app,
+        "receipts",
+        TimedJob("receipts stored", ask_for_missing_receipts, seconds=RECEIPTS_EVERY_SECONDS),
+    )
     add_navigation(app, NavEntry("payments_admin.orders", _l("Orders"), 70, shown_to=organisers))

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -172,6 +173,7 @@ class Payment(db.Model):
         CheckConstraint(f"provider IN {_in(PROVIDERS)}", name="provider_known"),
         CheckConstraint(f"kind IN {_in(PAYMENT_KINDS)}", name="kind_known"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        CheckConstraint("receipt_questions >= 0", name="receipt_questions_not_negative"),
         CheckConstraint(
             "kind <> 'checkout' OR session_id IS NOT NULL", name="checkout_has_session"
         ),
@@ -219,6 +221,9 @@ class Payment(db.Model):
     # Stripe's page for the charge (kept up to date with its refunds), read from the payment
     # intent once it is paid; the buyer's link to their receipt.
     receipt_url: Mapped[str | None] = mapped_column(String(2000))
+    # When the worker asks Stripe for it again (None: at once), and how often it has asked.
+    receipt_next_ask_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    receipt_questions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(status_type(PAYMENT_STATUSES, length=16), default="open")

@@ -24,11 +24,11 @@ told to the purpose's handler as renewed, past due, changed or ended, each once.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -39,6 +39,7 @@ from community.core.i18n import current_language
 from community.core.money import format_money, is_known_currency
 from community.core.transaction import after_commit, write_transaction
 from community.core.urls import MAX_ID
+from community.core.worker import runs_in_process
 from community.payments.fulfilment import fulfilment_for
 from community.payments.gateway import (
     MINIMUM_CHARGE,
@@ -793,7 +794,7 @@ def _paid(session: CheckoutSession, provider: str) -> tuple[str, int | None]:
     payment.payment_intent_id = session.payment_intent
     if session.payment_intent:
         payment_id = payment.id
-        after_commit(lambda: store_receipt(payment_id))
+        after_commit(lambda: _receipt_once_paid(payment_id))
     if session.subscription and order.mode == "subscription":
         _subscription_row(order, provider, session.subscription)
     fulfilled = _settle(order, payment, moment)
@@ -1206,18 +1207,24 @@ def reconcile(since: datetime) -> list[tuple[str, str, str]]:
 def store_receipt(payment_id: int) -> str | None:
     """Ask Stripe for the receipt of a paid payment (its charge's receipt_url, which Stripe keeps
     up to date with every refund) and keep its address. Never called while a lock is held; an
-    unanswered question leaves it unknown, and reconcile asks again."""
+    unanswered question leaves it unknown, and the worker's receipts job (or reconcile) asks
+    again."""
+    try:
+        return _ask_for_receipt(payment_id)
+    except GatewayError as error:
+        log.warning("receipt of payment %s not read from Stripe: %s", payment_id, error)
+        return None
+
+
+def _ask_for_receipt(payment_id: int) -> str | None:
+    """The receipt's address, asked of Stripe and kept; GatewayError if Stripe did not answer."""
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     if payment is None or payment.receipt_url or not payment.payment_intent_id:
         return payment.receipt_url if payment is not None else None
     stripe = gateway()
     if stripe is None or stripe.provider != payment.provider:
         return None
-    try:
-        url = stripe.receipt_url_of(payment.payment_intent_id)
-    except GatewayError as error:
-        log.warning("receipt of payment %s not read from Stripe: %s", payment_id, error)
-        return None
+    url = stripe.receipt_url_of(payment.payment_intent_id)
     if url is None:
         return None
     _write_alone(
@@ -1226,3 +1233,82 @@ def store_receipt(payment_id: int) -> str | None:
         .values(receipt_url=url)
     )
     return url
+
+
+def _receipt_once_paid(payment_id: int) -> None:
+    """After the payment's commit: in process (development, tests) the receipt is asked for at
+    once; with a worker, its receipts job asks within RECEIPTS_EVERY_SECONDS, so that the
+    webhook's answer never waits for Stripe (which may be slow, or down)."""
+    if runs_in_process():
+        store_receipt(payment_id)
+
+
+# The receipts job: how often it runs, how many it asks for at most, and for how long after the
+# payment; between two questions about one payment, a pause that doubles up to the longest.
+RECEIPTS_EVERY_SECONDS = 15
+RECEIPTS_PER_ROUND = 50
+RECEIPTS_FOR = timedelta(days=30)
+RECEIPT_FIRST_PAUSE = timedelta(minutes=1)
+RECEIPT_LONGEST_PAUSE = timedelta(hours=6)
+
+
+def receipt_pause(questions: int) -> timedelta:
+    """How long after its `questions`-th question a payment's receipt is asked for again."""
+    return min(RECEIPT_FIRST_PAUSE * 2 ** max(questions - 1, 0), RECEIPT_LONGEST_PAUSE)
+
+
+def ask_for_missing_receipts() -> int:
+    """The worker's job: ask Stripe for the receipts of recent paid payments that have none yet
+    and are due a question. Each question is claimed first (a conditional UPDATE that also sets
+    the next one), so that several workers never ask twice; a Stripe that does not answer ends
+    the round (the others would wait for it in vain). Returns how many receipts were stored."""
+    stripe = gateway()
+    if stripe is None or stripe.provider != "stripe":
+        return 0
+    moment = utcnow()
+    due = db.session.execute(
+        select(Payment.id, Payment.receipt_questions)
+        .where(
+            Payment.provider == stripe.provider,
+            Payment.status == "paid",
+            Payment.payment_intent_id.is_not(None),
+            Payment.receipt_url.is_(None),
+            Payment.created_at >= moment - RECEIPTS_FOR,
+            or_(Payment.receipt_next_ask_at.is_(None), Payment.receipt_next_ask_at <= moment),
+        )
+        .order_by(Payment.id)
+        .limit(RECEIPTS_PER_ROUND)
+    ).all()
+    db.session.rollback()
+    stored = 0
+    for payment_id, questions in due:
+        if not _claim_question(payment_id, questions, moment):
+            continue
+        try:
+            if _ask_for_receipt(payment_id):
+                stored += 1
+        except GatewayError as error:
+            log.warning("receipts: Stripe did not answer (%s); asking again later", error)
+            break
+    return stored
+
+
+def _claim_question(payment_id: int, questions: int, moment: datetime) -> bool:
+    try:
+        with write_transaction():
+            claimed = db.session.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment_id,
+                    Payment.receipt_questions == questions,
+                    Payment.receipt_url.is_(None),
+                )
+                .values(
+                    receipt_questions=questions + 1,
+                    receipt_next_ask_at=moment + receipt_pause(questions + 1),
+                )
+                .execution_options(synchronize_session=False)
+            )
+    except Busy:
+        return False
+    return claimed.rowcount == 1

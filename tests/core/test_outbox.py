@@ -9,13 +9,15 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from datetime import timedelta
 
+import pytest
 import time_machine
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from community.core import outbox
+from community.core import outbox, smtp
 from community.core.db import db, utcnow
 from community.core.mail import build_message, pretend_to_send_mail, send_mail
 from community.core.outbox import OutboxItem, deliver_due, enqueue_notice, notice_renderer
@@ -96,7 +98,7 @@ CRASHING_PROCESS = textwrap.dedent(
     """
     import os, sys
     from community import create_app
-    from community.core import outbox
+    from community.core import smtp
     from community.core.mail import send_mail
 
     config = {
@@ -106,10 +108,10 @@ CRASHING_PROCESS = textwrap.dedent(
     }
     app = create_app(config)
 
-    def crash(message):
+    def crash(self, message, recipient):
         os._exit(3)  # the process dies after the commit, as the SMTP conversation starts
 
-    outbox.deliver = crash
+    smtp.Connection.send = crash
     with app.app_context():
         send_mail(
             "survivor@example.com", "Hello", "accounts/confirm", "en",
@@ -285,3 +287,85 @@ def test_a_registration_writes_its_email_in_its_own_transaction_and_the_worker_s
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
     assert [m["To"] for m in mailbox.messages] == ["guest1@example.com"]
+
+
+class CountingServer:
+    """An SMTP server that counts its conversations, refuses one address, and keeps the bytes
+    exactly as they came over the wire."""
+
+    def __init__(self, refused: str) -> None:
+        self.refused = refused
+        self.conversations = 0
+        self.received: list[tuple[str, list[str], bytes]] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.conversations += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.refused:
+            return "550 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((envelope.mail_from, envelope.rcpt_tos, envelope.original_content))
+        return "250 OK"
+
+
+def test_a_round_sends_its_messages_over_few_connections_and_a_refusal_fails_alone(make_app):
+    handler = CountingServer(refused="nosuch07@example.com")
+    server = Controller(handler, hostname="127.0.0.1", port=free_port())
+    server.start()
+    app = make_app(
+        MAIL_PORT=server.port,
+        MAIL_DELIVERY="worker",
+        MAIL_DEFAULT_SENDER="コミュニティ <hello@community.example>",
+    )
+    addresses = [f"nosuch{n:02d}@example.com" for n in range(outbox.SEND_CHUNK + 5)]
+    try:
+        with app.app_context():
+            for address in addresses:
+                _send(address)
+            assert deliver_due() == len(addresses) - 1
+            statuses = _statuses()
+    finally:
+        server.stop()
+    # One conversation per chunk of messages, not one per message.
+    assert handler.conversations == 2
+    assert sorted(to for _, [to], _ in handler.received) == [
+        a for a in addresses if a != "nosuch07@example.com"
+    ]
+    refused = [(status, attempts) for to, status, attempts in statuses if to == handler.refused]
+    assert refused == [("pending", 1)]  # tried again later, like any failure
+    assert {status for to, status, _ in statuses if to != handler.refused} == {"sent"}
+    # The envelope comes from the configured sender; the bytes are the stored ones, in CRLF.
+    assert {mail_from for mail_from, _, _ in handler.received} == {"hello@community.example"}
+    for _, _, content in handler.received:
+        assert b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b"")
+        assert content.startswith(b"Subject: Hello\r\n")
+
+
+def test_a_message_whose_claim_may_have_run_out_is_not_sent_but_given_back(make_app, mailbox):
+    app = make_app(MAIL_DELIVERY="worker")
+    with app.app_context():
+        for n in range(3):
+            _send(f"slow{n}@example.com")
+        original = smtp.Connection.send
+
+        def slow_send(self, message, recipient):
+            time.sleep(0.35)  # longer than half the (shortened) claim
+            original(self, message, recipient)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(outbox, "CLAIM_SECONDS", 0.6)
+            patch.setattr(smtp.Connection, "send", slow_send)
+            assert deliver_due(limit=3) == 1
+        assert [m["To"] for m in mailbox.messages] == ["slow0@example.com"]
+        assert _statuses() == [
+            ("slow0@example.com", "sent", 1),
+            ("slow1@example.com", "pending", 0),
+            ("slow2@example.com", "pending", 0),
+        ]
+        assert deliver_due() == 2  # given back untried: due again at once, attempts unchanged

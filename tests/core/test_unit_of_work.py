@@ -4,10 +4,13 @@ commit only once it has committed."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from community.accounts.models import User
+from community.core import db as core_db
 from community.core.db import db
 from community.core.errors import Busy
 from community.core.transaction import PendingWork, after_commit, write_transaction
@@ -48,6 +51,44 @@ def test_a_read_only_transaction_is_ended_for_a_fresh_one(app):
     with write_transaction():
         db.session.add(_person("Fresh"))
     assert _names() == ["Fresh"]
+
+
+def test_what_was_read_before_the_unit_is_read_again_inside_it(app):
+    db.session.add(_person("Before"))
+    db.session.commit()
+    person = db.session.scalars(select(User)).one()  # read; the transaction stays open
+    assert person.name == "Before"
+    with db.engine.begin() as other:  # another process changes the row meanwhile
+        other.execute(text("UPDATE users SET name = 'Changed'"))
+    with write_transaction():
+        # On SQLite the read transaction was ended; on PostgreSQL it goes on as the writer on
+        # the same connection. Either way the unit sees what is committed, not what was read.
+        assert person.name == "Changed"
+        person.name = "Mine"
+    assert _names() == ["Mine"]
+
+
+def test_a_unit_that_keeps_its_objects_reads_nothing_back_after_its_commit(app):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with write_transaction(expire_on_commit=False):
+            person = _person("Kept")
+            db.session.add(person)
+        assert (person.name, person.email) == ("Kept", "kept@example.com")
+        assert person.id is not None
+        assert statements == []  # no SELECT to read the row back
+        with write_transaction():
+            person.name = "Expired"
+        assert person.name == "Expired"
+        assert len(statements) == 1  # the default: read again after the commit
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_an_error_rolls_the_unit_back_and_is_raised(app):
@@ -139,3 +180,46 @@ def test_a_lock_held_too_long_by_another_writer_is_busy(make_app, database):
                 transaction.rollback()
         finally:
             other.close()
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(app, database):
+    backend, _ = database
+    if backend == "sqlite":
+        pytest.skip("SQLite has no server connection to lose (the idle ping is PostgreSQL's)")
+    with db.engine.connect() as other:  # held: the session's connection is another one
+        dead_pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        db.session.rollback()  # back in the pool, idle
+        # The server ends it, as a restart or a proxy would.
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead_pid})
+        other.commit()
+    a_minute_later = time.monotonic() + 60
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(core_db.time, "monotonic", lambda: a_minute_later)
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert pid != dead_pid  # pinged on checkout, found dead, replaced: no error for anyone
+
+
+def test_a_busy_connection_is_not_pinged_before_each_use(app, database):
+    backend, _ = database
+    if backend == "sqlite":
+        pytest.skip("SQLite has no server connection to ping (the idle ping is PostgreSQL's)")
+    pings = []
+    db.session.execute(text("SELECT 1"))
+    db.session.rollback()
+    original = db.engine.dialect.do_ping
+
+    def counted_ping(dbapi_connection):
+        pings.append(1)
+        return original(dbapi_connection)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db.engine.dialect, "do_ping", counted_ping)
+        for _ in range(5):
+            db.session.execute(text("SELECT 2"))
+            db.session.rollback()
+        assert pings == []  # used moments ago: no round trip before each checkout
+        a_minute_later = time.monotonic() + 60
+        patch.setattr(core_db.time, "monotonic", lambda: a_minute_later)
+        db.session.execute(text("SELECT 3"))
+        db.session.rollback()
+    assert pings == [1]

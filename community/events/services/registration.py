@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
@@ -138,10 +138,14 @@ def register_for_event(
     DomainError with a field (bad input), Conflict (already registered), Busy (lock timeout).
     """
     moment = utcnow()
-    event = db.session.scalar(
-        select(Event)
-        .where(Event.slug == slug, Event.status.in_(("published", "cancelled")))
-        .options(selectinload(Event.ticket_types), selectinload(Event.questions))
+    event = (
+        db.session.execute(
+            select(Event)
+            .where(Event.slug == slug, Event.status.in_(("published", "cancelled")))
+            .options(joinedload(Event.ticket_types), joinedload(Event.questions))
+        )
+        .unique()
+        .scalar_one_or_none()
     )
     if event is None:
         raise NotFound(_l("There is no such event."))
@@ -180,7 +184,8 @@ def register_for_event(
     )
     registration.event_id = event.id
     try:
-        with write_transaction():
+        # The new row holds what was written: the answer needs no second read of it.
+        with write_transaction(expire_on_commit=False):
             full = lock_event(registration.event_id)
             _enter_queue(registration, code, full)
     except IntegrityError as error:
