@@ -118,12 +118,12 @@ def enqueue_message(message: EmailMessage, *, to_nobody: bool = False) -> None:
     answer that must do the same work whether or not an account exists)."""
     recipient = None if to_nobody else str(message["To"])
     _write(
-        OutboxItem(
-            kind=MESSAGE,
-            message=bytes(message),
-            recipient=recipient,
-            subject=str(message["Subject"] or "")[:300],
-        )
+        {
+            "kind": MESSAGE,
+            "message": bytes(message),
+            "recipient": recipient,
+            "subject": str(message["Subject"] or "")[:300],
+        }
     )
 
 
@@ -131,21 +131,22 @@ def enqueue_notice(kind: str, payload: dict) -> None:
     """Write a notice to the outbox, to be rendered by `kind`'s renderer when it is delivered."""
     batch = _batch.get()
     _write(
-        OutboxItem(
-            kind=kind,
-            payload=payload,
-            batch=batch,
-            held_until=utcnow() + BATCH_HOLD if batch else None,
-        )
+        {
+            "kind": kind,
+            "payload": payload,
+            "batch": batch,
+            "held_until": utcnow() + BATCH_HOLD if batch else None,
+        }
     )
 
 
-def _write(item: OutboxItem) -> None:
+def _write(row: dict) -> None:
+    """One INSERT in the caller's unit, at once: the row is never read back as an object."""
     if current_unit() is None:
         with write_transaction():
-            _write(item)
+            _write(row)
         return
-    db.session.add(item)
+    db.session.execute(insert(OutboxItem).values(**row))
     _deliver_after_commit()
 
 
@@ -373,6 +374,8 @@ def _send_chunk(chunk: list[_Claimed]) -> int:
         # No conversation at all, or it broke: what it did not send failed with the same cause.
         failed += [(item, str(error)) for item in untried]
         untried = []
+    for item, error in failed:
+        smtp.log.error("could not send mail %s to %s: %s", item.id, item.recipient, error)
     with write_transaction():
         _finish(sent, "sent")
         _finish(discarded, "discarded")

@@ -59,9 +59,7 @@ class Connection:
                 parsed = BytesParser(policy=policy.default).parsebytes(message)
                 self._smtp.send_message(parsed, from_addr=self._sender, to_addrs=recipients)
         except (OSError, smtplib.SMTPException) as error:
-            failure = _failure(error)
-            log.error("could not send mail to %s: %s", recipient, failure)
-            raise failure from error
+            raise _failure(error) from error
 
 
 def _failure(error: OSError | smtplib.SMTPException) -> MailError:
@@ -98,8 +96,8 @@ def connection() -> Iterator[Connection]:
             config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
         )
     except (OSError, smtplib.SMTPException) as error:
-        log.error("could not send mail: %s does not answer: %s", config["MAIL_SERVER"], error)
-        raise MailError(str(error) or type(error).__name__, connection_lost=True) from error
+        reason = f"{config['MAIL_SERVER']} does not answer: {error or type(error).__name__}"
+        raise MailError(reason, connection_lost=True) from error
     try:
         try:
             if config["MAIL_USE_TLS"]:
@@ -107,8 +105,8 @@ def connection() -> Iterator[Connection]:
             if config["MAIL_USERNAME"]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
         except (OSError, smtplib.SMTPException) as error:
-            log.error("could not send mail: %s refused us: %s", config["MAIL_SERVER"], error)
-            raise MailError(str(error) or type(error).__name__, connection_lost=True) from error
+            reason = f"{config['MAIL_SERVER']} refused us: {error or type(error).__name__}"
+            raise MailError(reason, connection_lost=True) from error
         yield Connection(smtp, sender)
     finally:
         try:
