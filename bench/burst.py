@@ -127,6 +127,9 @@ class BurstResult:
     # From the last answer until the burst's last e-mail arrived (None: no sink, or not all came).
     mail_drain_seconds: float | None = None
     failures: list[str] = field(default_factory=list)
+    # Registrations per second as a share of the trivial route's requests per second in the
+    # same run (set by bench.run): the machine's speed varies from run to run, the share less.
+    share_of_trivial: float | None = None
 
     @property
     def registrations(self) -> int:
@@ -415,6 +418,11 @@ def render_burst(result: BurstResult) -> str:
         f"  errors:           {result.errors} (must be 0)",
         f"  registrations/s:  {result.registrations_per_second:.1f} "
         f"({result.people} in {result.seconds:.2f}s from the first sent to the last answer)",
+        *(
+            [f"  vs trivial:       {result.share_of_trivial:.2%} of its requests per second"]
+            if result.share_of_trivial is not None
+            else []
+        ),
         f"  latency:          p50 {result.latency_p50_ms:.0f} ms, "
         f"p99 {result.latency_p99_ms:.0f} ms",
         f"  database:         {statuses or 'no rows'}; places_taken "

@@ -326,6 +326,9 @@ def run() -> int:
                 mail_sink=mail_sink,
                 still_sending=server.mail_worker.check_running,
             )
+            trivial = results[0][2].requests_per_second
+            if trivial:
+                burst.share_of_trivial = round(burst.registrations_per_second / trivial, 4)
             print("Webhook burst …", flush=True)
             webhooks = run_webhooks(
                 server.base_url,

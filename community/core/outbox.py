@@ -146,8 +146,13 @@ def _write(row: dict) -> None:
         with write_transaction():
             _write(row)
         return
-    db.session.execute(insert(OutboxItem).values(**row))
+    db.session.execute(_INSERT, row)
     _deliver_after_commit()
+
+
+# A plain INSERT of the table (the ORM's machinery has nothing to add to a row nobody reads
+# back), built once: it is run for every e-mail, inside the transaction that writes it.
+_INSERT = insert(OutboxItem.__table__)
 
 
 def _deliver_after_commit() -> None:

@@ -19,7 +19,7 @@ from enum import Enum
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from community.core.capacity import claim, release
 from community.core.db import db
@@ -53,16 +53,21 @@ class Take(Enum):
 def lock_event(event_id: int) -> bool:
     """Write to the event's row first: from here on this transaction owns the event's places.
     Returns whether the event is full at this moment (no place can be taken)."""
-    row = db.session.execute(
-        update(Event)
-        .where(Event.id == event_id)
-        .values(places_taken=Event.places_taken)
-        .returning(Event.places_taken, Event.capacity)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = db.session.execute(_LOCK_EVENT, {"event_id": event_id}).first()
     if row is None:
         raise NotFound(_l("There is no such event."))
     return row.capacity is not None and row.places_taken >= row.capacity
+
+
+# Built once: the first statement of every registration's transaction, and a plain UPDATE of
+# the table (no object in the session is changed by writing a counter onto itself).
+_events = Event.__table__
+_LOCK_EVENT = (
+    update(_events)
+    .where(_events.c.id == bindparam("event_id"))
+    .values(places_taken=_events.c.places_taken)
+    .returning(_events.c.places_taken, _events.c.capacity)
+)
 
 
 def take_place(event_id: int, ticket_type_id: int, *, outside_quota: bool = False) -> Take:

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -117,6 +117,15 @@ def _clean_answers(event: Event, raw: dict | None) -> dict[int, str]:
     return cleaned
 
 
+# The event with its ticket types and questions in one query, built once (every registration
+# starts with it).
+_EVENT_TO_REGISTER_FOR = (
+    select(Event)
+    .where(Event.slug == bindparam("slug"), Event.status.in_(("published", "cancelled")))
+    .options(joinedload(Event.ticket_types), joinedload(Event.questions))
+)
+
+
 def register_for_event(
     slug: str,
     *,
@@ -138,15 +147,7 @@ def register_for_event(
     DomainError with a field (bad input), Conflict (already registered), Busy (lock timeout).
     """
     moment = utcnow()
-    event = (
-        db.session.execute(
-            select(Event)
-            .where(Event.slug == slug, Event.status.in_(("published", "cancelled")))
-            .options(joinedload(Event.ticket_types), joinedload(Event.questions))
-        )
-        .unique()
-        .scalar_one_or_none()
-    )
+    event = db.session.execute(_EVENT_TO_REGISTER_FOR, {"slug": slug}).unique().scalar_one_or_none()
     if event is None:
         raise NotFound(_l("There is no such event."))
     if event.status == "cancelled":
