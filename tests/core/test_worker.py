@@ -4,13 +4,23 @@ a failing job is logged and the worker goes on."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import time_machine
 
 from community.core.db import db
+from community.core.mail import send_mail
 from community.events.models import Registration
 from community.events.services import TicketTypeData
+
+MAIL_CONTEXT = {
+    "user": type("Person", (), {"name": "Hanako"})(),
+    "confirm_url": "http://localhost/account/confirm/abc",
+    "hours": 48,
+}
 
 
 def _status(registration_id: int) -> str:
@@ -69,3 +79,37 @@ def test_the_manage_page_never_shows_a_lapsed_hold_as_pending(client, make_event
     assert "The time to pay ran out at" in html
     assert "/pay" not in html
     assert _status(holder.id) == "awaiting_payment"  # the worker ends it, not the page
+
+
+def test_the_running_worker_yields_the_cpu_to_the_web_processes_and_once_keeps_it(
+    make_app, smtp_server, mailbox
+):
+    app = make_app(MAIL_DELIVERY="worker")
+    with app.app_context():
+        send_mail("niced@example.com", "Hello", "accounts/confirm", "en", **MAIL_CONTEXT)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server.port),
+        "MAIL_DELIVERY": "worker",
+        "COMMUNITY_ENV": "test",
+        "SECRET_KEY": "a-test-secret-that-is-long-enough-for-the-checks",
+    }
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--nice", "7"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        mailbox.last_to("niced@example.com", wait=30)  # it runs, and sends
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(own + 7, 19)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own  # one round (cron, tests) is not niced
