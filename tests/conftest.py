@@ -93,6 +93,20 @@ def link_in(message: EmailMessage, path_fragment: str) -> str:
     raise AssertionError(f"no link containing {path_fragment!r} in:\n{text_of(message)}")
 
 
+def worker_environment(app, smtp_server) -> dict[str, str]:
+    """The environment of a `flask --app wsgi worker` process on this test's database, sending
+    to the test SMTP server."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_server.port),
+        "MAIL_DELIVERY": "worker",
+        "COMMUNITY_ENV": "test",
+        "SECRET_KEY": "a-test-secret-that-is-long-enough-for-the-checks",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

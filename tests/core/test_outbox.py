@@ -4,7 +4,6 @@ workers at once neither lose a message nor send one twice."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -22,7 +21,7 @@ from community.core.db import db, utcnow
 from community.core.mail import build_message, pretend_to_send_mail, send_mail
 from community.core.outbox import OutboxItem, deliver_due, enqueue_notice, notice_renderer
 from community.core.transaction import write_transaction
-from tests.conftest import Mailbox, free_port
+from tests.conftest import Mailbox, free_port, worker_environment
 
 CONTEXT = {
     "user": type("Person", (), {"name": "Hanako"})(),
@@ -172,15 +171,7 @@ def test_two_worker_processes_send_each_message_exactly_once(make_app, smtp_serv
     with app.app_context():
         for address in addresses:
             _send(address)
-    environment = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_server.port),
-        "MAIL_DELIVERY": "worker",
-        "COMMUNITY_ENV": "test",
-        "SECRET_KEY": "a-test-secret-that-is-long-enough-for-the-checks",
-    }
+    environment = worker_environment(app, smtp_server)
     workers = [
         subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--once"],

@@ -15,6 +15,7 @@ from community.core.db import db
 from community.core.mail import send_mail
 from community.events.models import Registration
 from community.events.services import TicketTypeData
+from tests.conftest import worker_environment
 
 MAIL_CONTEXT = {
     "user": type("Person", (), {"name": "Hanako"})(),
@@ -87,15 +88,7 @@ def test_the_running_worker_yields_the_cpu_to_the_web_processes_and_once_keeps_i
     app = make_app(MAIL_DELIVERY="worker")
     with app.app_context():
         send_mail("niced@example.com", "Hello", "accounts/confirm", "en", **MAIL_CONTEXT)
-    environment = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_server.port),
-        "MAIL_DELIVERY": "worker",
-        "COMMUNITY_ENV": "test",
-        "SECRET_KEY": "a-test-secret-that-is-long-enough-for-the-checks",
-    }
+    environment = worker_environment(app, smtp_server)
     own = os.getpriority(os.PRIO_PROCESS, 0)
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--nice", "7"],
