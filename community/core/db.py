@@ -9,10 +9,10 @@ import time
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, insert, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -137,6 +137,54 @@ def begin_write(session) -> None:
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+def insert_now(instance) -> None:
+    """INSERT a new object's row at once with one prebuilt Core statement, and attach the object
+    to the session as if it had been loaded: the unit of work's flush (its dependency sorting and
+    bookkeeping, most of the cost of a one-row INSERT) is skipped on a hot path.
+
+    Every column is written: the object's value, else the column's Python default (which the
+    object is then given too), else NULL; the new primary key is set on the object. Objects in
+    its relationships are not inserted by this (add them to the session: the next flush does).
+    A constraint's refusal raises IntegrityError here, as a flush would."""
+    mapper = inspect(instance).mapper
+    statement, keys = _insert_for(mapper)
+    values = instance.__dict__
+    for key, column in keys:
+        if key not in values:
+            default = column.default
+            if default is None:
+                value = None
+            elif default.is_callable:
+                value = default.arg(None)
+            else:
+                value = default.arg
+            setattr(instance, key, value)
+    row = db.session.execute(statement, {column.key: values[key] for key, column in keys})
+    (primary_key,) = mapper.primary_key
+    setattr(instance, mapper.get_property_by_column(primary_key).key, row.scalar_one())
+    make_transient_to_detached(instance)
+    db.session.add(instance)
+
+
+_INSERTS: dict = {}
+
+
+def _insert_for(mapper):
+    """The mapper's INSERT … RETURNING its key and the (attribute, column) pairs it writes."""
+    found = _INSERTS.get(mapper)
+    if found is None:
+        table = mapper.local_table
+        (primary_key,) = mapper.primary_key
+        keys = tuple(
+            (mapper.get_property_by_column(column).key, column)
+            for column in table.columns
+            if column is not primary_key
+        )
+        statement = insert(table).returning(primary_key)
+        found = _INSERTS[mapper] = (statement, keys)
+    return found
 
 
 def render_migration_item(type_, obj, autogen_context):

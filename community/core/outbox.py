@@ -108,6 +108,11 @@ class OutboxItem(db.Model):
 # Keyed by the notices' kind (events registers "events").
 Renderer = Callable[[list[dict]], Iterable[EmailMessage]]
 notice_renderer: Hook[Renderer] = Hook("outbox.notice_renderer")
+# What a kind's renderer will read for a round's notices (all of that kind, every group), read
+# in one go before the round is rendered: the rows it returns stay in the session meanwhile.
+# Optional, keyed like the renderers (events reads a round's registrations and their events).
+Prefetch = Callable[[list[dict]], Iterable[object]]
+notice_prefetch: Hook[Prefetch] = Hook("outbox.notice_prefetch")
 _batch: ContextVar[str | None] = ContextVar("outbox_batch", default=None)
 
 
@@ -229,6 +234,15 @@ def _render_due(limit: int) -> None:
     failed: list[tuple[list[int], str]] = []
     # What one group's renderer read (its event, say) stays in the session for the next groups.
     read: dict[int, object] = {}
+    for kind, prefetch in notice_prefetch.items():
+        payloads = [item.payload or {} for item in due if item.kind == kind]
+        if payloads:
+            try:
+                read.update((id(row), row) for row in prefetch(payloads))
+            except Exception:
+                # Only a shortcut: each renderer still reads what it needs for itself.
+                db.session.rollback()
+                log.exception("reading ahead for %s notices failed", kind)
     for items in groups.values():
         ids = [item.id for item in items]
         try:

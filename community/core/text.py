@@ -15,6 +15,7 @@ where a column holds the text, its size is the same number.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
@@ -132,10 +133,22 @@ def normalise_email(address: str | None) -> str:
     """The canonical form of an address, used for storing and looking up: trimmed, its domain
     in IDNA's form, Unicode in NFC, lower case. Raises DomainError (on `email`) for anything that
     is not an address."""
+    address = (address or "").strip()
+    # No address is longer than EMAIL_MAX (email-validator says so too): nothing longer is kept.
+    normalised = _normalised_email(address) if len(address) <= EMAIL_MAX else None
+    if normalised is None:
+        raise DomainError(_l("Enter a valid e-mail address."), field="email")
+    return normalised
+
+
+# Remembered: the API's schema and the service it calls check the same address, and
+# email-validator's checks are a good part of a registration's work. A pure function of the text.
+@lru_cache(maxsize=1024)
+def _normalised_email(address: str) -> str | None:
     try:
-        valid = validate_email((address or "").strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise DomainError(_l("Enter a valid e-mail address."), field="email") from error
+        valid = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return None
     return valid.normalized.lower()
 
 

@@ -19,11 +19,11 @@ from community.accounts.navigation import organisers
 from community.accounts.sections import profile_section as accounts_profile_section
 from community.accounts.services import PersonalData, personal_data
 from community.core.navigation import NavEntry, add_navigation
-from community.core.outbox import notice_renderer
+from community.core.outbox import notice_prefetch, notice_renderer
 from community.core.worker import TimedJob, timed_job
 from community.events.cli import events_cli, expire_holds_command
 from community.events.fulfilment import TICKET_FULFILMENT
-from community.events.notify import NOTICES, render_notices
+from community.events.notify import NOTICES, read_ahead, render_notices
 from community.events.order_visibility import TICKET_VISIBILITY
 from community.events.privacy import erase_registrations, export_registrations
 from community.events.profile_section import my_events_section
@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
     # Holds are the events' business; payments offers the same job under its own name too.
     app.cli.commands["payments"].add_command(expire_holds_command, "expire-holds")
     notice_renderer.register(app, NOTICES, render_notices)
+    notice_prefetch.register(app, NOTICES, read_ahead)
     timed_job.register(
         app, "expire-holds", TimedJob("holds and offers released", expire_holds_and_offers)
     )

@@ -93,7 +93,47 @@ class Category(db.Model):
         return localized(self, "name")
 
 
-class Event(db.Model):
+class RegistrationWindow:
+    """When an event takes registrations: shared by the model and the registration's facts
+    (services/registration.py), which read the same columns."""
+
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+
+    def registration_open_at(self, moment: datetime) -> bool:
+        if self.status != "published" or moment >= self.ends_at:
+            return False
+        if self.registration_opens_at and moment < self.registration_opens_at:
+            return False
+        closes = self.registration_closes_at or self.starts_at
+        return moment < closes
+
+
+class SaleWindow:
+    """When a ticket type is on sale (the model's rule and the registration's facts')."""
+
+    sale_starts_at: datetime | None
+    sale_ends_at: datetime | None
+
+    def on_sale_at(self, moment: datetime) -> bool:
+        if self.sale_starts_at and moment < self.sale_starts_at:
+            return False
+        return not (self.sale_ends_at and moment >= self.sale_ends_at)
+
+
+class Choices:
+    """A question's options as values (the model's rule and the registration's facts')."""
+
+    options: list
+
+    def option_values(self) -> list[str]:
+        return [str(option.get("value")) for option in self.options or []]
+
+
+class Event(RegistrationWindow, db.Model):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint(f"kind IN {_in(KINDS)}", name="kind_known"),
@@ -209,19 +249,11 @@ class Event(db.Model):
     def is_online(self) -> bool:
         return self.format in ("online", "hybrid")
 
-    def registration_open_at(self, moment: datetime) -> bool:
-        if self.status != "published" or moment >= self.ends_at:
-            return False
-        if self.registration_opens_at and moment < self.registration_opens_at:
-            return False
-        closes = self.registration_closes_at or self.starts_at
-        return moment < closes
-
     def __repr__(self) -> str:
         return f"<Event {self.slug} {self.status}>"
 
 
-class TicketType(db.Model):
+class TicketType(SaleWindow, db.Model):
     __tablename__ = "ticket_types"
     __table_args__ = (
         UniqueConstraint("event_id", "slug", name="uq_ticket_types_event_id_slug"),
@@ -272,13 +304,8 @@ class TicketType(db.Model):
         own = self.quota - self.taken if self.quota is not None else event.places_left
         return max(min(own, event.places_left), 0)
 
-    def on_sale_at(self, moment: datetime) -> bool:
-        if self.sale_starts_at and moment < self.sale_starts_at:
-            return False
-        return not (self.sale_ends_at and moment >= self.sale_ends_at)
 
-
-class Question(db.Model):
+class Question(Choices, db.Model):
     __tablename__ = "questions"
     __table_args__ = (CheckConstraint(f"kind IN {_in(QUESTION_KINDS)}", name="kind_known"),)
 
@@ -301,9 +328,6 @@ class Question(db.Model):
     @property
     def is_choice(self) -> bool:
         return self.kind in ("single_choice", "multiple_choice")
-
-    def option_values(self) -> list[str]:
-        return [str(option.get("value")) for option in self.options or []]
 
     def option_label(self, value: str, language: str) -> str:
         for option in self.options or []:

@@ -24,15 +24,18 @@ from community.accounts.models import User
 from community.core.errors import DomainError
 from community.core.hooks import Hook
 from community.core.text import is_single_line
-from community.events.models import Event, Registration, TicketType
+from community.events.facts import EventFacts, TicketFacts
+from community.events.models import Registration
 
 VOUCHER_CODE_MAX = 64
 
 
 @dataclass(frozen=True)
 class PriceQuestion:
-    event: Event
-    ticket_type: TicketType
+    """Whom a price is for: the event and ticket type as registering reads them (facts.py)."""
+
+    event: EventFacts
+    ticket_type: TicketFacts
     user: User | None
     email: str
 
@@ -64,7 +67,7 @@ class VoucherKind(Protocol):
 voucher_kind: Hook[VoucherKind] = Hook("events.voucher_kind")
 
 
-def price_for(event: Event, ticket_type: TicketType, user: User | None, email: str) -> int:
+def price_for(event: EventFacts, ticket_type: TicketFacts, user: User | None, email: str) -> int:
     """The price of this ticket for this person before any voucher; members-only tickets are
     refused to others."""
     member = is_member(user, email)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import IntegrityError
 
 from community.accounts.models import User
 from community.core import db as core_db
@@ -227,3 +228,38 @@ def test_a_busy_connection_is_not_pinged_before_each_use(app, database):
         db.session.execute(text("SELECT 3"))
         db.session.rollback()
     assert pings == [1]
+
+
+def test_an_object_inserted_at_once_is_persistent_with_its_defaults_and_reads_nothing(app):
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.lstrip().split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with write_transaction(expire_on_commit=False):
+            person = User(name="Quick", email="quick@example.com", locale="en")
+            core_db.insert_now(person)
+            assert person.id is not None
+            assert person in db.session and not db.session.new  # attached, nothing to flush
+            # The columns' Python defaults were written, and given to the object too.
+            assert (person.role, person.session_version) == ("member", 1)
+            assert person.created_at is not None and person.password_hash is None
+        # One statement (and SQLite's BEGIN IMMEDIATE); nothing read back, before or after.
+        assert [kind for kind in statements if kind != "BEGIN"] == ["INSERT"]
+        person.name = "Quicker"  # later changes are tracked like a loaded object's
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    db.session.expire_all()
+    stored = db.session.get(User, person.id)
+    assert (stored.name, stored.role, stored.created_at) == ("Quicker", "member", person.created_at)
+
+
+def test_an_object_inserted_at_once_is_refused_by_a_constraint_like_a_flush(app):
+    with write_transaction():
+        db.session.add(_person("Taken"))
+    with pytest.raises(IntegrityError), write_transaction():
+        core_db.insert_now(User(name="Twin", email="taken@example.com", locale="en"))
+    assert _names() == ["Taken"]  # nothing of the refused one is left

@@ -14,6 +14,7 @@ from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.events import services
 from community.events.models import Event, Registration, TicketType
+from community.events.offers import price_rule
 from community.events.services import QuestionData, RegistrationClosed, TicketTypeData
 
 
@@ -452,3 +453,30 @@ def test_check_in_with_an_unprintable_code_is_simply_not_found(make_event, regis
     for code in ("abc\x00def", "\x1b[2J", "x" * 500):
         with pytest.raises(NotFound):
             services.check_in(event, code)
+
+
+def test_an_event_cancelled_between_reading_it_and_locking_it_takes_no_registration(
+    app, make_event, register
+):
+    """The registration reads its event, then takes the event's lock: an organiser who cancels
+    in between (here: while a price rule is asked, from another connection) wins, and nothing
+    of the registration is written."""
+    event = make_event(capacity=5)
+    event_id = event.id
+
+    def cancel_meanwhile(question):
+        with db.engine.begin() as other:
+            other.execute(
+                Event.__table__.update()
+                .where(Event.__table__.c.id == event_id)
+                .values(status="cancelled")
+            )
+        return None
+
+    price_rule.register(app, "cancels-meanwhile", cancel_meanwhile)
+    with pytest.raises(RegistrationClosed):
+        register(event, 1)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    stored = db.session.get(Event, event_id, populate_existing=True)
+    assert (stored.status, stored.places_taken) == ("cancelled", 0)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -30,6 +31,7 @@ from community.events.notify import Notification, send_notification
 from community.events.offers import release_voucher
 
 __all__ = [
+    "EventLock",
     "Take",
     "config_delta",
     "enter_holding_status",
@@ -50,13 +52,25 @@ class Take(Enum):
     EVENT_FULL = "event_full"
 
 
-def lock_event(event_id: int) -> bool:
-    """Write to the event's row first: from here on this transaction owns the event's places.
-    Returns whether the event is full at this moment (no place can be taken)."""
+class EventLock(NamedTuple):
+    """What the event's row held when this transaction took its lock."""
+
+    places_taken: int
+    capacity: int | None
+    status: str
+
+    @property
+    def full(self) -> bool:
+        """No place can be taken at this moment."""
+        return self.capacity is not None and self.places_taken >= self.capacity
+
+
+def lock_event(event_id: int) -> EventLock:
+    """Write to the event's row first: from here on this transaction owns the event's places."""
     row = db.session.execute(_LOCK_EVENT, {"event_id": event_id}).first()
     if row is None:
         raise NotFound(_l("There is no such event."))
-    return row.capacity is not None and row.places_taken >= row.capacity
+    return EventLock(*row)
 
 
 # Built once: the first statement of every registration's transaction, and a plain UPDATE of
@@ -66,7 +80,7 @@ _LOCK_EVENT = (
     update(_events)
     .where(_events.c.id == bindparam("event_id"))
     .values(places_taken=_events.c.places_taken)
-    .returning(_events.c.places_taken, _events.c.capacity)
+    .returning(_events.c.places_taken, _events.c.capacity, _events.c.status)
 )
 
 

@@ -12,15 +12,15 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from community.accounts.models import User
-from community.core.db import db, utcnow
+from community.core.db import db, insert_now, utcnow
 from community.core.errors import Busy, Conflict, DomainError, NotFound
 from community.core.text import LONG_ANSWER_MAX, NAME_MAX, SHORT_ANSWER_MAX, normalise_email
 from community.core.transaction import write_transaction
+from community.events.facts import EventFacts, TicketFacts, facts_of
 from community.events.models import Answer, Event, Registration, TicketType
 from community.events.notify import one_email_each
 from community.events.offers import clean_voucher_code, price_for, redeem_voucher
@@ -58,7 +58,7 @@ class RegistrationClosed(DomainError):
 # --- registering ---------------------------------------------------------------------------------
 
 
-def _choose_ticket_type(event: Event, slug: str | None, moment: datetime) -> TicketType:
+def _choose_ticket_type(event: EventFacts, slug: str | None, moment: datetime) -> TicketFacts:
     if slug:
         for ticket_type in event.ticket_types:
             if ticket_type.slug == slug:
@@ -76,7 +76,7 @@ def _choose_ticket_type(event: Event, slug: str | None, moment: datetime) -> Tic
     raise DomainError(_l("Choose a ticket type."), field="ticket_type")
 
 
-def _clean_answers(event: Event, raw: dict | None) -> dict[int, str]:
+def _clean_answers(event: EventFacts, raw: dict | None) -> dict[int, str]:
     """Validate answers against the event's questions; keys are question ids (int or str)."""
     raw = raw or {}
     if not isinstance(raw, dict):
@@ -117,15 +117,6 @@ def _clean_answers(event: Event, raw: dict | None) -> dict[int, str]:
     return cleaned
 
 
-# The event with its ticket types and questions in one query, built once (every registration
-# starts with it).
-_EVENT_TO_REGISTER_FOR = (
-    select(Event)
-    .where(Event.slug == bindparam("slug"), Event.status.in_(("published", "cancelled")))
-    .options(joinedload(Event.ticket_types), joinedload(Event.questions))
-)
-
-
 def register_for_event(
     slug: str,
     *,
@@ -147,7 +138,7 @@ def register_for_event(
     DomainError with a field (bad input), Conflict (already registered), Busy (lock timeout).
     """
     moment = utcnow()
-    event = db.session.execute(_EVENT_TO_REGISTER_FOR, {"slug": slug}).unique().scalar_one_or_none()
+    event = facts_of(slug)
     if event is None:
         raise NotFound(_l("There is no such event."))
     if event.status == "cancelled":
@@ -178,41 +169,46 @@ def register_for_event(
         currency=chosen.currency,
         ticket_code=secrets.token_urlsafe(12),
         manage_nonce=secrets.token_hex(8),
-        answers=[
-            Answer(question_id=question_id, value=value)
-            for question_id, value in cleaned_answers.items()
-        ],
+        outside_quota=False,
     )
     registration.event_id = event.id
     try:
         # The new row holds what was written: the answer needs no second read of it.
         with write_transaction(expire_on_commit=False):
-            full = lock_event(registration.event_id)
-            _enter_queue(registration, code, full)
+            lock = lock_event(registration.event_id)
+            if lock.status == "cancelled":  # since it was read, before the lock
+                raise RegistrationClosed(_l("This event is cancelled."))
+            _enter_queue(registration, cleaned_answers, code, lock.full)
     except IntegrityError as error:
         # The partial unique index caught a simultaneous registration with the same e-mail.
         raise Conflict(_l("This e-mail address is already registered for this event.")) from error
     return registration
 
 
-def _enter_queue(registration: Registration, voucher: str | None, full: bool = False) -> None:
+def _enter_queue(
+    registration: Registration, answers: dict[int, str], voucher: str | None, full: bool = False
+) -> None:
     """Under the event's lock: a place for the registration (its voucher redeemed first), or the
     end of the waiting list. A second active registration of the same e-mail is refused by the
     partial unique index when the row is inserted (IntegrityError, turned into Conflict)."""
     # The queue's order is the order in which registrations get the event's lock.
     moment = utcnow()
-    registration.queued_at = registration.created_at = moment
+    registration.queued_at = registration.created_at = registration.updated_at = moment
     if voucher is not None:
-        db.session.add(registration)
-        db.session.flush()
+        insert_now(registration)  # the voucher's redemption points at the row
         redeem_voucher(voucher, registration)
         taken = take_place_for(registration)
     else:
         # Places first, so that the row goes in with its status in one INSERT.
         taken = Take.EVENT_FULL if full else take_place_for(registration)
-        db.session.add(registration)
     kind = enter_holding_status(registration, moment) if taken is Take.TAKEN else "waitlisted"
-    db.session.flush()
+    if voucher is None:
+        insert_now(registration)
+    # Flushed with the commit, as is a voucher's place taken after the INSERT.
+    db.session.add_all(
+        Answer(registration_id=registration.id, question_id=question_id, value=value)
+        for question_id, value in answers.items()
+    )
     tell(kind, registration.id)
 
 
