@@ -6,12 +6,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from community.accounts.membership import membership_check
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, NotFound
+from community.core.outbox import deliver_due
 from community.events import services
 from community.events.models import Event, Registration, TicketType
 from community.events.offers import price_rule
@@ -480,3 +482,31 @@ def test_an_event_cancelled_between_reading_it_and_locking_it_takes_no_registrat
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     stored = db.session.get(Event, event_id, populate_existing=True)
     assert (stored.status, stored.places_taken) == ("cancelled", 0)
+
+
+def test_the_worker_reads_a_rounds_registrations_at_once_and_sends_each_its_own_mail(
+    app, make_event, register, mailbox
+):
+    """The outbox's read-ahead (notify.read_ahead): the registrations of a round's notices, their
+    event and ticket types are read in one query, not one query per e-mail."""
+    app.config["MAIL_DELIVERY"] = "worker"  # the notices wait in the outbox for the worker
+    event = make_event(capacity=3)
+    for number in range(1, 9):
+        register(event, number)
+    db.session.expire_all()
+    reads: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if "FROM registrations" in statement and statement.lstrip().startswith("SELECT"):
+            reads.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert deliver_due() == 8
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", note)
+    assert len(reads) == 1
+    for number in range(1, 9):
+        assert len(mailbox.to(f"guest{number}@example.com")) == 1
+    first, last = (mailbox.last_to(f"guest{n}@example.com")["Subject"] for n in (1, 8))
+    assert "waiting list" not in first and "waiting list" in last  # each person's own news
