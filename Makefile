@@ -47,8 +47,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
+# The suite in TEST_WORKERS processes (pytest-xdist; 0: in this one), a test file to each at a
+# time: each process migrates its own SQLite template and PostgreSQL schema.
+TEST_WORKERS ?= 2
 test: translations lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: translations
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

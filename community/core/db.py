@@ -1,4 +1,5 @@
-"""The SQLAlchemy base every model inherits: naming convention, aware UTC datetimes, SQLite tuning.
+"""The SQLAlchemy base every model inherits: naming convention, aware UTC datetimes, SQLite tuning,
+the idle ping of pooled connections, and `insert_now` for a hot path's one-row INSERT.
 
 Schema changes go through migrations only; nothing here creates tables.
 """

@@ -8,7 +8,8 @@ Two kinds of row:
   by the renderer the domain registered (`notice_renderer`), so that the transaction that
   writes it stays short. Notices written under `batch()` are held until the batch ends (or, if
   its process died, until `BATCH_HOLD` has passed) and are then rendered together, so that the
-  renderer can make one e-mail per person of one action.
+  renderer can make one e-mail per person of one action. A kind may also say what its renderer
+  will read for a round's notices (`notice_prefetch`), so that it is read in one go.
 
 `deliver_due()` does one round: it renders the due notices into messages, then sends each due
 message. A worker claims a message before sending it (a conditional UPDATE whose row count

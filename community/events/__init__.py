@@ -6,8 +6,8 @@ registration's manage page (`sections.manage_section`), parts of its e-mails
 (`notify.mail_parts`), lower prices (`offers.price_rule`) and what a voucher code gives
 (`offers.voucher_kind`). From `init_app` it fills the hooks of the layers below: the "My events"
 profile section and the personal data of registrations (accounts), the "ticket" purpose's
-fulfilment and order visibility (payments), the renderer of its e-mail notices and its timed
-jobs (core's outbox and worker).
+fulfilment and order visibility (payments), the renderer of its e-mail notices (and what it
+reads ahead for a round of them) and its timed jobs (core's outbox and worker).
 """
 
 from __future__ import annotations
