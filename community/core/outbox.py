@@ -467,22 +467,28 @@ def _delivery_in_process() -> None:
     if g.get("_outbox_delivery_planned"):
         return
     g._outbox_delivery_planned = True
-    once = threading.Lock()
+    closed = threading.Event()
 
-    def deliver_once() -> None:
-        if once.acquire(blocking=False):  # the close and the timer below: whichever comes first
+    def deliver_on_close() -> None:
+        # Always: what the request committed after the timer below had fired goes now.
+        closed.set()
+        deliver_now()
+
+    def deliver_at_the_latest() -> None:
+        # Both may run at once: the outbox's claims still send each message once.
+        if not closed.is_set():
             deliver_now()
 
     @after_this_request
     def deliver_when_closed(response):
-        response.call_on_close(deliver_once)
+        response.call_on_close(deliver_on_close)
         return response
 
     # Werkzeug's development server closes a response only once the browser has let go of the
     # connection, which may be much later, and a commit made after the answer was built (or in
     # a request context that answers nothing) has no answer to wait for: never wait longer
     # than a moment.
-    timer = threading.Timer(AFTER_RESPONSE_AT_THE_LATEST, deliver_once)
+    timer = threading.Timer(AFTER_RESPONSE_AT_THE_LATEST, deliver_at_the_latest)
     timer.daemon = True
     with _timers_lock:
         _timers.add(timer)

@@ -95,7 +95,7 @@ class Category(db.Model):
 
 class RegistrationWindow:
     """When an event takes registrations: shared by the model and the registration's facts
-    (services/registration.py), which read the same columns."""
+    (facts.py), which read the same columns."""
 
     status: str
     starts_at: datetime

@@ -144,7 +144,7 @@ def read_ahead(payloads: list[dict]) -> list[Registration]:
     ids = {int(p["registration_id"]) for p in payloads if "registration_id" in p}
     if not ids:
         return []
-    return list(db.session.scalars(_READ_AHEAD, {"ids": sorted(ids)}).unique())
+    return list(db.session.scalars(_READ_AHEAD, {"ids": sorted(ids)}))
 
 
 _READ_AHEAD = (

@@ -8,6 +8,7 @@ from email import message_from_bytes, policy
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from community.core import outbox as outbox_module
 from community.core.db import db
 from community.core.mail import Attachment, send_mail
 from community.core.outbox import OutboxItem
@@ -147,3 +148,24 @@ def test_mail_sent_after_the_response_leaves_soon_even_if_the_server_never_close
     assert "/account/reset/" in text_of(message)
     page.close()
     answer.close()
+
+
+def test_mail_committed_after_the_timer_fired_still_leaves_when_the_response_closes(
+    app, client, mailbox, monkeypatch
+):
+    """A request that goes on after its first e-mail's timer has fired (a slow refund, say):
+    what it commits later still leaves once the answer is out, not only with the worker."""
+    import time
+
+    monkeypatch.setattr(outbox_module, "AFTER_RESPONSE_AT_THE_LATEST", 0.05)
+
+    def two_mails():
+        send_mail("first@example.com", "First", "accounts/confirm", "en", **CONTEXT)
+        time.sleep(0.5)  # the first one's timer fires meanwhile
+        send_mail("second@example.com", "Second", "accounts/confirm", "en", **CONTEXT)
+        return "sent"
+
+    app.add_url_rule("/test-two-mails", "test_two_mails", two_mails)
+    assert client.get("/test-two-mails").status_code == 200  # and closed, as servers do
+    assert mailbox.last_to("first@example.com", wait=5)["Subject"] == "First"
+    assert mailbox.last_to("second@example.com", wait=5)["Subject"] == "Second"
