@@ -14,7 +14,9 @@ is sent inside a request) to MailSink, an SMTP server on 127.0.0.1, so that the 
 in production and nothing lands in the project's instance/. Once the last answer is in, the burst
 waits (up to MAIL_DRAIN_TIMEOUT_SECONDS) until the outbox has drained: exactly one e-mail per
 registration in the database must arrive, or the run fails; how long after the last answer the last
-one arrived is reported.
+one arrived is reported. Through the API, the same people are then sent once more, at once, each
+with an address the schema refuses: what HTTP, routing and validation alone cost for the burst
+(its floor); any answer but 422 fails the run.
 """
 
 from __future__ import annotations
@@ -130,6 +132,9 @@ class BurstResult:
     # Registrations per second as a share of the trivial route's requests per second in the
     # same run (set by bench.run): the machine's speed varies from run to run, the share less.
     share_of_trivial: float | None = None
+    # The floor: the same people at once, each refused by the API's schema (an address without
+    # a domain), so nothing is read or written: what HTTP, routing and validation alone cost.
+    floor: dict | None = None
 
     @property
     def registrations(self) -> int:
@@ -157,13 +162,16 @@ class Person:
         self.ticket_type = ticket_type
         self.via_api = via_api
         self.request: bytes = b""
+        self.refused = False
 
-    def prepare(self) -> None:
+    def prepare(self, *, refused: bool = False) -> None:
+        """`refused`: with an address the API's schema refuses (the floor; API only)."""
         person = {
             "name": f"Rush Person {self.number}",
-            "email": f"rush{self.number:05d}@example.com",
+            "email": f"rush{self.number:05d}" + ("" if refused else "@example.com"),
             "ticket_type": self.ticket_type,
         }
+        self.refused = refused
         headers = {}
         if self.via_api:
             path = f"/api/v1/events/{self.slug}/registrations"
@@ -226,8 +234,11 @@ class Person:
         elif answer.status != 302 or "/registrations/" not in location:
             answer.problem = f"HTTP {answer.status}" + (f" to {location}" if location else "")
 
-    @staticmethod
-    def _judge_api_answer(answer: Answer, body: bytes) -> None:
+    def _judge_api_answer(self, answer: Answer, body: bytes) -> None:
+        if self.refused:
+            if answer.status != 422:
+                answer.problem = f"HTTP {answer.status} for an address that must be refused"
+            return
         if answer.status != 201:
             answer.problem = f"HTTP {answer.status}: {body[:200].decode(errors='replace')}"
             return
@@ -402,7 +413,31 @@ def run_burst(
         mail_drain_seconds=round(drain_seconds, 2) if drain_seconds is not None else None,
     )
     result.failures = _judge(result, good_answers=people - len(problems))
+    if via_api:
+        result.floor, floor_problems = _refused_at_once(everybody)
+        result.failures += [f"floor: {problem}" for problem in floor_problems]
     return result
+
+
+def _refused_at_once(everybody: list[Person]) -> tuple[dict, list[str]]:
+    """The same requests once more, each with an address the schema refuses (422), at once."""
+    print(f"  the floor: the same {len(everybody)} at once, each refused by validation", flush=True)
+    answers = [Answer() for _ in everybody]
+    for person in everybody:
+        person.prepare(refused=True)
+    try:
+        release = asyncio.run(_all_at_once(everybody, answers))
+    except TimeoutError as error:
+        raise BenchError("some refused requests of the floor never finished") from error
+    seconds = max(a.answered_at for a in answers) - release
+    latencies = [(a.answered_at - a.sent_at) * 1000 for a in answers]
+    problems = list(dict.fromkeys(a.problem for a in answers if a.problem))
+    floor = {
+        "requests_per_second": round(len(answers) / seconds, 1) if seconds > 0 else 0.0,
+        "latency_p50_ms": round(_percentile(latencies, 0.50), 1),
+        "latency_p99_ms": round(_percentile(latencies, 0.99), 1),
+    }
+    return floor, problems[:3]
 
 
 def render_burst(result: BurstResult) -> str:
@@ -443,5 +478,11 @@ def render_burst(result: BurstResult) -> str:
             )
         else:
             lines.append(f"  outbox drained:   not within {MAIL_DRAIN_TIMEOUT_SECONDS}s")
+    if (floor := result.floor) is not None:
+        lines.append(
+            f"  floor:            the same {result.people} at once, each refused by the schema "
+            f"(nothing read or written): {floor['requests_per_second']:.1f}/s, "
+            f"p50 {floor['latency_p50_ms']:.0f} ms, p99 {floor['latency_p99_ms']:.0f} ms"
+        )
     lines.append("  result:           " + ("PASS" if not result.failures else "FAIL"))
     return "\n".join(lines)
