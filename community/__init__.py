@@ -11,7 +11,7 @@ from flask import Flask
 from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from community.core import navigation, security
-from community.core.dates import date_badge, format_local
+from community.core.dates import date_badge, format_day, format_local
 from community.core.db import db, install_idle_ping, install_sqlite_hooks, render_migration_item
 from community.core.i18n import (
     LANGUAGE_NAMES,
@@ -39,6 +39,7 @@ DOMAINS = (
     "community.accounts",
     "community.payments",
     "community.events",
+    "community.sponsorship",
     "community.calendar",
     "community.site",
     "community.api",
@@ -101,6 +102,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(format_local, "localtime")
+    app.add_template_filter(format_day, "day")
     app.add_template_global(date_badge, "date_badge")
     app.add_template_filter(render_markdown, "markdown")
     app.add_template_filter(

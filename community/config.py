@@ -102,6 +102,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "PAYMENT_HOLD_MINUTES": _int(env.get("PAYMENT_HOLD_MINUTES"), 30),
         "WAITLIST_OFFER_HOURS": _int(env.get("WAITLIST_OFFER_HOURS"), 24),
         "REMINDER_HOURS": _int(env.get("REMINDER_HOURS"), 24),
+        # Sponsorship years start on the first day of this month (4: April, Japan's fiscal year).
+        "SPONSORSHIP_YEAR_START_MONTH": _int(env.get("SPONSORSHIP_YEAR_START_MONTH"), 4),
+        # Days an invoiced sponsorship holds its place (the invoice's due date) before it lapses.
+        "SPONSORSHIP_INVOICE_DAYS": _int(env.get("SPONSORSHIP_INVOICE_DAYS"), 14),
         "PAGE_CACHE_SECONDS": _int(env.get("PAGE_CACHE_SECONDS"), 2),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(INSTANCE_PATH / "uploads"),
         # Sites whose pages may read the public JSON API from the browser (exact origins).
@@ -160,6 +164,10 @@ def check_production(config: dict) -> None:
         raise ConfigurationError(
             f"MAIL_DELIVERY is {str(config.get('MAIL_DELIVERY'))[:40]!r}; use worker or in_process"
         )
+    if config.get("SPONSORSHIP_YEAR_START_MONTH", 4) not in range(1, 13):
+        raise ConfigurationError("SPONSORSHIP_YEAR_START_MONTH must be a month, from 1 to 12")
+    if not 1 <= config.get("SPONSORSHIP_INVOICE_DAYS", 14) <= 365:
+        raise ConfigurationError("SPONSORSHIP_INVOICE_DAYS must be from 1 to 365 days")
     if environment != "production":
         return
     secret = (config.get("SECRET_KEY") or "").strip()

@@ -1,4 +1,5 @@
-"""Demo data for `make run`: an organiser, an admin, a member, and events in both languages.
+"""Demo data for `make run`: an organiser, an admin, a member, events in both languages, and
+sponsorship's tiers and partners (sponsorship/demo.py).
 
 Idempotent: every row is looked up by its natural key first, so a second run changes nothing.
 """
@@ -15,6 +16,7 @@ from werkzeug.security import generate_password_hash
 from community.accounts.models import User
 from community.core.db import db, utcnow
 from community.events.models import Category, Event, Question, Registration, TicketType
+from community.sponsorship import demo as sponsorship_demo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -22,6 +24,8 @@ DEMO_LOGINS = {
     "organiser": ("organiser@example.org", "demo-organiser-2026"),
     "admin": ("admin@example.org", "demo-admin-2026"),
     "member": ("member@example.org", "demo-member-2026"),
+    # The contact of a partner company (sponsorship/demo.py; the other partners' share it).
+    "partner": ("partner-cloud@example.org", "demo-partner-2026"),
 }
 
 CATEGORIES = [
@@ -260,4 +264,11 @@ def seed_demo() -> bool:
         created = True
 
     db.session.commit()
+
+    def partner_contact(email: str, name: str) -> User:
+        user, _ = _user(email, DEMO_LOGINS["partner"][1], name, "member", "ja")
+        db.session.commit()
+        return user
+
+    created |= sponsorship_demo.seed(partner_contact)
     return created

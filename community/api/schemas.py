@@ -665,6 +665,25 @@ class AttendeeList(BaseModel):
     attendees: list[Attendee]
 
 
+class Sponsor(BaseModel):
+    name: str = Field(description="The company's name, in ?lang or the other language.")
+    logo_url: AnyUrl | None = Field(description="Absolute; null when the company has no logo.")
+    website: str = Field(description="The company's site, as it gave it; may be empty.")
+
+
+class SponsorTier(BaseModel):
+    slug: str
+    name: str = Field(description="In ?lang, or the other language.")
+    logo_size: Literal["large", "medium", "small"]
+    sponsors: list[Sponsor]
+
+
+class SponsorList(BaseModel):
+    """Active partners grouped by tier, in tier order."""
+
+    tiers: list[SponsorTier]
+
+
 class Document(RootModel[dict[str, Any]]):
     """An OpenAPI 3.1 document."""
 

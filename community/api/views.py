@@ -41,16 +41,22 @@ from community.api.schemas import (
     LanguageQuery,
     RegistrationRequest,
     RegistrationResult,
+    SponsorList,
 )
 from community.core.errors import DomainError
+from community.core.i18n import localized
 from community.core.pagecache import micro_cached
 from community.core.views import ERROR_TITLES
 from community.events import services as events
 from community.extensions import limiter
+from community.sponsorship import services as sponsorship
+from community.sponsorship.views import logo_url
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-CROSS_ORIGIN_READS = frozenset({"api.list_events", "api.get_event", "api.openapi_document"})
+CROSS_ORIGIN_READS = frozenset(
+    {"api.list_events", "api.get_event", "api.list_sponsors", "api.openapi_document"}
+)
 BEARER_CHALLENGE = 'Bearer realm="community"'
 
 # The answers every route may give besides its own.
@@ -194,6 +200,42 @@ def get_event(slug: str, query: LanguageQuery):
     if event is None:
         raise _no_such_event()
     return jsonify(schemas.event_detail_json(event, query.language))
+
+
+@bp.get("/v1/sponsors")
+@shared_with_the_communitys_sites
+@micro_cached
+@json_view
+@api.validate(
+    resp=Answers(
+        HTTP_200=(SponsorList, "The partners, by tier."), HTTP_400=UNREADABLE, HTTP_422=INVALID
+    ),
+    operation_id="listSponsors",
+)
+def list_sponsors(query: LanguageQuery):
+    """Active partners grouped by tier in tier order, for the community's other sites."""
+    base = current_app.config["BASE_URL"]
+    tiers = []
+    for tier, partners in sponsorship.wall():
+        sponsors = []
+        for partner in partners:
+            logo = logo_url(partner)
+            sponsors.append(
+                {
+                    "name": localized(partner, "name", query.language),
+                    "logo_url": base + logo if logo else None,
+                    "website": partner.website,
+                }
+            )
+        tiers.append(
+            {
+                "slug": tier.slug,
+                "name": localized(tier, "name", query.language),
+                "logo_size": tier.logo_size,
+                "sponsors": sponsors,
+            }
+        )
+    return jsonify({"tiers": tiers})
 
 
 # --- registering ---------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ Storage is always UTC (see core.db.UTCDateTime); local time only appears through
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app
 from flask_babel import get_locale
@@ -49,6 +50,18 @@ def format_local(value: datetime | None, tz: str | None = None, part: str = "dat
     if part == "date":
         return text
     return f"{text} {local.tzname()}"
+
+
+# A calendar day without its weekday (a sponsorship's dates): 2027年3月31日, 31 March 2027
+DAY_PATTERNS = {"ja": "y年M月d日", "en": "d MMMM y"}
+
+
+def format_day(value: date | None) -> str:
+    """A calendar day in the reader's language."""
+    if value is None:
+        return ""
+    language = str(get_locale() or "en")[:2]
+    return babel_format_date(value, DAY_PATTERNS.get(language, DAY_PATTERNS["en"]), locale=language)
 
 
 @dataclass(frozen=True)

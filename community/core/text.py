@@ -160,3 +160,9 @@ def email_key(address: str | None) -> str:
         return normalise_email(address)
     except DomainError:
         return (address or "").strip().lower()[:EMAIL_MAX]
+
+
+def spreadsheet_cell(value: str) -> str:
+    """What people typed, safe in a CSV cell: one starting with = + - @ (or a tab or CR) would
+    run as a formula in a spreadsheet (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -23,8 +23,15 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from community.core.forms import CheckedForm
 from community.core.i18n import current_language
 from community.core.money import format_money
-from community.core.text import EMAIL_MAX, LONG_ANSWER_MAX, NAME_MAX, SHORT_ANSWER_MAX
+from community.core.text import (
+    EMAIL_MAX,
+    LONG_ANSWER_MAX,
+    NAME_MAX,
+    SHORT_ANSWER_MAX,
+    VOUCHER_MAX,
+)
 from community.events.models import Event
+from community.events.offers import voucher_kind
 
 
 class CheckboxesField(SelectMultipleField):
@@ -90,6 +97,12 @@ def registration_form_for(event: Event, formdata=None, **kwargs) -> FlaskForm:
         else:
             field = CheckboxesField(question.label, choices=options, validators=validators)
         setattr(RegistrationForm, f"q_{question.id}", field)
+    if voucher_kind.items():  # a domain gives codes a meaning (sponsorship's complimentary ones)
+        RegistrationForm.voucher = StringField(
+            _l("Voucher or complimentary code"),
+            validators=[Optional(), Length(max=VOUCHER_MAX)],
+            render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+        )
     return (
         RegistrationForm(formdata=formdata, **kwargs)
         if formdata is not None

@@ -1,5 +1,6 @@
 """Sections that other domains add to a registration's manage page (e.g. the calendar's, which
-offers to e-mail a guest the address of their calendar).
+offers to e-mail a guest the address of their calendar), and to an event's public page (e.g.
+sponsorship's: the partners' logos and the event's own sponsors).
 
 A section concerns the one registration whose link was opened, nothing more: anyone may register
 with any e-mail address, so what is gathered by address (that address's other registrations, its
@@ -17,12 +18,22 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from community.core.hooks import Hook
-from community.events.models import Registration
+from community.events.models import Event, Registration
 
 ManageSection = Callable[[Registration], Markup]
 
 manage_section: Hook[ManageSection] = Hook("events.manage_section")
 
+# What everyone may see on a published event's page (it is cached for everyone alike): never
+# anything of the visitor's own. Empty Markup leaves nothing.
+EventSection = Callable[[Event], Markup]
+
+event_section: Hook[EventSection] = Hook("events.event_section")
+
 
 def manage_sections(registration: Registration) -> list[Markup]:
     return [render(registration) for render in manage_section.values()]
+
+
+def event_sections(event: Event) -> list[Markup]:
+    return [section for render in event_section.values() if (section := render(event))]

@@ -224,6 +224,9 @@ class Payment(db.Model):
     # When the worker asks Stripe for it again (None: at once), and how often it has asked.
     receipt_next_ask_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     receipt_questions: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Our own receipt (領収書) of this payment, numbered when it is first issued (documents.py).
+    receipt_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    receipt_issued_on: Mapped[date | None] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(status_type(PAYMENT_STATUSES, length=16), default="open")

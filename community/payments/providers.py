@@ -25,7 +25,7 @@ from community.payments.gateway import (
     WebhookEventData,
 )
 
-__all__ = ["BANK_TRANSFER", "BankTransfer", "CardProvider", "Provider", "invoice_number_for"]
+__all__ = ["BANK_TRANSFER", "BankTransfer", "CardProvider", "Provider"]
 
 
 @runtime_checkable
@@ -79,18 +79,12 @@ class CardProvider(Provider, Protocol):
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEventData: ...
 
 
-def invoice_number_for(order_id: int, issued_at: datetime) -> str:
-    """The invoice's number, printed on it and quoted by the payer with their transfer: the year
-    it was issued (`issued_at` in the community's zone) and the order's own id, so it is unique
-    without a counter to contend for."""
-    return f"INV-{issued_at.year}-{order_id:06d}"
-
-
 class BankTransfer:
     """A bank transfer to the community's account, against the order's invoice.
 
-    There is no checkout to open and no webhook: the buyer is sent the invoice (its number is
-    `invoice_number_for`), and an administrator records the transfer once it is on the account.
+    There is no checkout to open and no webhook: the buyer is sent the invoice (its number comes
+    from documents.py's series), and an administrator records the transfer once it is on the
+    account.
     Money goes back by another transfer, made by hand: `create_refund` refuses."""
 
     provider = "bank_transfer"

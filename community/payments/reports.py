@@ -25,7 +25,7 @@ from community.core.dates import zone
 from community.core.db import db
 from community.core.money import format_money
 from community.core.pagination import page_number
-from community.core.text import SEARCH_MAX, search_term
+from community.core.text import SEARCH_MAX, search_term, spreadsheet_cell
 from community.payments.models import ORDER_STATUSES, Order, WebhookEvent
 from community.payments.visibility import purpose_label, registered_purposes, visible_orders
 
@@ -390,10 +390,10 @@ def _orders_csv(viewer: User, filters: OrderFilters, language: str) -> bytes:
                 row.id,
                 _local(row.created_at, tz),
                 _local(row.paid_at, tz),
-                _safe_cell(purpose_label(row.purpose)),
-                _safe_cell(row.reference),
-                _safe_cell(row.description),
-                _safe_cell(row.buyer_email),
+                spreadsheet_cell(purpose_label(row.purpose)),
+                spreadsheet_cell(row.reference),
+                spreadsheet_cell(row.description),
+                spreadsheet_cell(row.buyer_email),
                 str(ORDER_STATUS_LABELS.get(row.status, row.status)),
                 row.currency,
                 row.amount_minor,
@@ -408,8 +408,3 @@ def _orders_csv(viewer: User, filters: OrderFilters, language: str) -> bytes:
 
 def _local(moment: datetime | None, tz) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _safe_cell(value: str) -> str:
-    # A cell starting with = + - @ (or a tab or CR) would run as a formula in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

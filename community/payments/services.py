@@ -40,6 +40,12 @@ from community.core.money import format_money, is_known_currency
 from community.core.transaction import after_commit, write_transaction
 from community.core.urls import MAX_ID
 from community.core.worker import runs_in_process
+from community.payments.documents import (
+    INVOICE_SERIES,
+    RECEIPT_SERIES,
+    community_today,
+    take_number,
+)
 from community.payments.fulfilment import fulfilment_for
 from community.payments.gateway import (
     MINIMUM_CHARGE,
@@ -62,7 +68,7 @@ from community.payments.models import (
     Subscription,
     WebhookEvent,
 )
-from community.payments.providers import BANK_TRANSFER, Provider, invoice_number_for
+from community.payments.providers import BANK_TRANSFER, Provider
 from community.payments.sandbox import SandboxGateway
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,7 @@ __all__ = [
     "close_checkouts",
     "gateway",
     "issue_invoice",
+    "issue_receipt",
     "open_order",
     "order_by_id",
     "orders_for",
@@ -855,9 +862,30 @@ def issue_invoice(order_id: int) -> str:
         if order is None:
             raise NotFound(_l("There is no such order."))
         if order.invoice_number is None:
-            order.invoice_number = invoice_number_for(order.id, utcnow().astimezone(zone()))
+            order.invoice_number = take_number(INVOICE_SERIES, community_today())
         number = order.invoice_number
     return number
+
+
+def issue_receipt(payment_id: int) -> Payment:
+    """The payment, with the number and day of its receipt (領収書), given once: a second call
+    returns the same. Its row is locked by a write first, so that two people asking at the same
+    moment take one number between them, and the series has no gap."""
+    with write_transaction():
+        locked = db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment_id, Payment.status == "paid")
+            .values(receipt_number=Payment.receipt_number)
+            .execution_options(synchronize_session=False)
+        )
+        if locked.rowcount != 1:
+            raise NotFound(_l("There is no such payment."))
+        payment = db.session.get(Payment, payment_id, populate_existing=True)
+        if payment.receipt_number is None:
+            day = community_today()
+            payment.receipt_number = take_number(RECEIPT_SERIES, day)
+            payment.receipt_issued_on = day
+    return payment
 
 
 def record_bank_transfer(
@@ -927,7 +955,7 @@ def record_payment(
             )
         moment = utcnow()
         if order.invoice_number is None:
-            order.invoice_number = invoice_number_for(order.id, moment.astimezone(zone()))
+            order.invoice_number = take_number(INVOICE_SERIES, community_today())
         payment = Payment(
             order_id=order.id,
             provider=provider.provider,

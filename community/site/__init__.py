@@ -10,10 +10,8 @@ from community.core.navigation import NavEntry, add_navigation
 from community.site.views import bp
 
 NAVIGATION = (
-    NavEntry("site.partners", _l("Partners"), 30),
     NavEntry("site.join", _l("Join"), 40),
     NavEntry("site.donate", _l("Donate"), 50),
-    NavEntry("site.partners", _l("Partners"), 30, place="footer"),
     NavEntry("site.donate", _l("Donate"), 40, place="footer"),
 )
 

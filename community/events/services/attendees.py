@@ -37,6 +37,7 @@ from community.core.text import (
     is_clean_text,
     is_single_line,
     search_term,
+    spreadsheet_cell,
     unix_lines,
 )
 from community.core.transaction import write_transaction
@@ -192,22 +193,24 @@ def attendees_csv(event: Event, rows: list[Registration], language: str) -> byte
                 str(_l("Registered (%(zone)s)", zone=tz.key)),
                 str(_l("Checked in (%(zone)s)", zone=tz.key)),
             ]
-            + [_safe_cell(localized(question, "label", language)) for question in questions]
+            + [spreadsheet_cell(localized(question, "label", language)) for question in questions]
         )
         for registration in rows:
             answers = {answer.question_id: answer.value for answer in registration.answers}
             status = REGISTRATION_STATUS_LABELS.get(registration.status, registration.status)
             writer.writerow(
                 [
-                    _safe_cell(registration.name),
-                    _safe_cell(registration.email),
+                    spreadsheet_cell(registration.name),
+                    spreadsheet_cell(registration.email),
                     str(status),
-                    _safe_cell(localized(registration.ticket_type, "name", language)),
+                    spreadsheet_cell(localized(registration.ticket_type, "name", language)),
                     _spreadsheet_time(registration.created_at, tz),
                     _spreadsheet_time(registration.checked_in_at, tz),
                 ]
                 + [
-                    _safe_cell(answer_text(q, answers[q.id], language)) if q.id in answers else ""
+                    spreadsheet_cell(answer_text(q, answers[q.id], language))
+                    if q.id in answers
+                    else ""
                     for q in questions
                 ]
             )
@@ -216,11 +219,6 @@ def attendees_csv(event: Event, rows: list[Registration], language: str) -> byte
 
 def _spreadsheet_time(moment: datetime | None, tz) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def _safe_cell(value: str) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- e-mails from the organiser ------------------------------------------------------------------

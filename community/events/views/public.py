@@ -36,7 +36,7 @@ from community.events.forms import (
     answers_from,
     registration_form_for,
 )
-from community.events.sections import manage_sections
+from community.events.sections import event_sections, manage_sections
 from community.events.services import EventFilters
 from community.events.views import bp
 from community.extensions import limiter
@@ -90,6 +90,7 @@ def _render_detail(event, form=None, status: int = 200, problem: str | None = No
             now=utcnow(),
             problem=problem,
             can_manage=services.can_manage(viewer, event),
+            sections=event_sections(event),
         ),
         status,
     )
@@ -125,6 +126,7 @@ def register(slug: str):
             answers=answers_from(form, event),
             user=user,
             language=current_language(),
+            voucher=form.voucher.data if "voucher" in form else None,
         )
     except services.RegistrationClosed as error:
         return _render_detail(event, form, 410, problem=str(error))
