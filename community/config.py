@@ -102,6 +102,14 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "PAYMENT_HOLD_MINUTES": _int(env.get("PAYMENT_HOLD_MINUTES"), 30),
         "WAITLIST_OFFER_HOURS": _int(env.get("WAITLIST_OFFER_HOURS"), 24),
         "REMINDER_HOURS": _int(env.get("REMINDER_HOURS"), 24),
+        # The issuer of invoices and receipts (payments/documents.py, checked at start-up).
+        "INVOICE_ISSUER_NAME": env.get("INVOICE_ISSUER_NAME", "Tokyo Tech Community"),
+        "INVOICE_ISSUER_NAME_JA": env.get("INVOICE_ISSUER_NAME_JA", ""),
+        "INVOICE_ISSUER_ADDRESS": env.get("INVOICE_ISSUER_ADDRESS", "").replace("\\n", "\n"),
+        "INVOICE_REGISTRATION_NUMBER": env.get("INVOICE_REGISTRATION_NUMBER", ""),
+        "INVOICE_BANK_ACCOUNT": env.get("INVOICE_BANK_ACCOUNT", "").replace("\\n", "\n"),
+        "INVOICE_TAX_ROUNDING": env.get("INVOICE_TAX_ROUNDING", "down"),
+        "INVOICE_DUE_DAYS": _int(env.get("INVOICE_DUE_DAYS"), 14),
         # Sponsorship years start on the first day of this month (4: April, Japan's fiscal year).
         "SPONSORSHIP_YEAR_START_MONTH": _int(env.get("SPONSORSHIP_YEAR_START_MONTH"), 4),
         # Days an invoiced sponsorship holds its place (the invoice's due date) before it lapses.

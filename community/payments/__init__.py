@@ -17,14 +17,22 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from community.accounts.navigation import organisers
+from community.config import ConfigurationError
 from community.core.navigation import NavEntry, add_navigation
 from community.core.worker import TimedJob, timed_job
 from community.payments import admin_views, bank_views, sandbox_views, views
 from community.payments.cli import command_group
+from community.payments.documents import issuer_from_config
 from community.payments.services import RECEIPTS_EVERY_SECONDS, ask_for_missing_receipts
 
 
 def init_app(app: Flask) -> None:
+    # A malformed issuer (its registration number, rounding) would make every invoice wrong:
+    # the app refuses to start with it, rather than fail on the first document.
+    try:
+        issuer_from_config(app.config)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from error
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(bank_views.bp)

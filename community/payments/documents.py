@@ -31,21 +31,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 from community.core.dates import zone
 from community.core.db import db, utcnow
 from community.core.money import format_money, is_known_currency
-from community.core.text import half_width, one_line, plain_text
+from community.core.text import LINE_BREAKERS, half_width, plain_text
 from community.core.transaction import current_unit, write_transaction
 
 __all__ = [
     "INVOICE",
     "INVOICE_SERIES",
+    "PAYMENT_METHODS",
     "RECEIPT",
     "RECEIPT_SERIES",
     "ROUNDINGS",
+    "SERIES_OF",
     "Document",
     "DocumentNumber",
     "Issuer",
     "Line",
     "Party",
     "TaxLine",
+    "breakable",
     "build_invoice",
     "build_receipt",
     "community_today",
@@ -80,6 +83,7 @@ _SERIES = re.compile(r"^[A-Z][A-Z0-9]{0,7}$", re.ASCII)
 # let a buyer's name show its letters in another order than they are stored (and printed next to
 # an amount, that misleads).
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(" {2,}")
 
 DEFAULT_ISSUER_NAME = "Tokyo Tech Community"
 # Clearly not an account anyone could pay into: a demo stands in until the community sets its own.
@@ -106,8 +110,10 @@ _DAY_PATTERNS = {"ja": "y年M月d日", "en": "d MMMM y"}
 
 
 def _line_text(value: str | None) -> str:
-    """A one-line field as it is printed: control characters and line breaks become spaces."""
-    return _BIDI_CONTROLS.sub("", one_line(value))
+    """A one-line field as it is printed: control characters and line breaks become spaces.
+    (Not core.text.one_line, which would also turn the ideographic space of 山田　太郎 into " ".)"""
+    spaced = LINE_BREAKERS.sub(" ", _BIDI_CONTROLS.sub("", value or ""))
+    return _SPACES.sub(" ", spaced).strip()
 
 
 def _block_text(value: str | None) -> str:
@@ -271,7 +277,8 @@ def tax_lines(
 def normalise_registration_number(value: str | None) -> str:
     """'T1234567890123' as typed in any width, with spaces or hyphens, or its 13 digits alone;
     '' when there is none. Anything else is refused: a wrong number makes every document wrong.
-    (The corporate number's check digit is not asked for: a sole proprietor's number has none.)"""
+    (The corporate number's check digit is not asked for: a sole proprietor's number need not
+    pass it.)"""
     text = re.sub(r"[\s\-‐－]", "", half_width(value or "")).upper()
     text = text.translate(str.maketrans("Ｔｔ", "TT"))
     if re.fullmatch(r"[0-9]{13}", text, re.ASCII):

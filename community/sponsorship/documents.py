@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
+from flask_babel import force_locale
 
 from community.core.dates import format_day, zone
 from community.payments import documents
@@ -34,10 +35,15 @@ def _buyer(sponsorship: Sponsorship) -> documents.Party:
 def _line(sponsorship: Sponsorship, language: str) -> documents.Line:
     tier = sponsorship.tier
     name = (tier.name_ja or tier.name_en) if language == "ja" else (tier.name_en or tier.name_ja)
-    period = f"{format_day(sponsorship.starts_on)} – {format_day(sponsorship.ends_on)}"
-    label = "スポンサーシップ" if language == "ja" else "sponsorship"
+    # The document's own language, whatever the reader's (documents.py renders it so).
+    with force_locale(language):
+        first, last = format_day(sponsorship.starts_on), format_day(sponsorship.ends_on)
+    if language == "ja":
+        description = f"協賛（{name}プラン、{first}〜{last}）"
+    else:
+        description = f"{name} sponsorship ({first} to {last})"
     return documents.Line(
-        description=f"{name} {label} ({period})",
+        description=description,
         quantity=1,
         unit_price_minor=sponsorship.price_minor,
         tax_rate=sponsorship.tax_rate,

@@ -48,6 +48,9 @@ def lapse_unpaid_invoices() -> int:
     for sponsorship_id in _ids(
         select(Sponsorship.id).where(Sponsorship.status == "invoiced", Sponsorship.due_on < today)
     ):
+        # The order is closed in the ledger first: money that comes later is refused by the
+        # fulfilment (the place is gone), and the administrator returns it by hand.
+        payments.close_checkouts(PURPOSE, str(sponsorship_id))
         with write_transaction():
             sponsorship = locked_sponsorship(sponsorship_id)
             if sponsorship is None or sponsorship.status != "invoiced":

@@ -404,9 +404,12 @@ def buy_sponsorship(
             bought_by_id=user.id,
             created_at=moment,
         )
-        db.session.add(sponsorship)
         try:
-            with write_transaction():  # a savepoint: the partial unique index speaks as a refusal
+            # A savepoint: the partial unique index speaks as a refusal. The row is added inside
+            # it, so that its rollback also takes the row out of the session (else the next
+            # query's autoflush, such as the message's locale, would insert it again).
+            with write_transaction():
+                db.session.add(sponsorship)
                 db.session.flush()
         except IntegrityError as error:
             raise Conflict(ALREADY_HOLDS, field="year") from error

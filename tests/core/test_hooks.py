@@ -95,7 +95,15 @@ def test_the_main_menu_shows_each_person_their_entries_in_the_domains_positions(
     public = ["Events", "Calendar", "Partners", "Join", "Donate"]
     assert _labels(client) == [*public, "Sign in", "Sign up"]
     login(make_user(email="admin@example.com", role="admin"))
-    assert _labels(client) == [*public, "Organiser", "Orders", "People", "My account", "Sign out"]
+    assert _labels(client) == [
+        *public,
+        "Organiser",
+        "Sponsorship",
+        "Orders",
+        "People",
+        "My account",
+        "Sign out",
+    ]
 
 
 def test_the_footer_lists_the_pages_the_domains_put_there(client):
@@ -106,6 +114,7 @@ def test_the_footer_lists_the_pages_the_domains_put_there(client):
         "/events/past",
         "/calendar",
         "/partners",
+        "/sponsors",
         "/donate",
     ]
 

@@ -79,7 +79,7 @@ HOSTILE_FIELD_VALUES = [
 # list complete.
 QUERY_PARAMETERS = [
     "category", "code", "format", "from", "kind", "lang", "language", "next", "page", "paid",
-    "per_page", "purpose", "q", "status", "ticket_type", "to",
+    "partner", "per_page", "purpose", "q", "status", "ticket_type", "tier", "to",
 ]  # fmt: skip
 
 
