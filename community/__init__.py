@@ -12,7 +12,13 @@ from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from community.core import navigation, security
 from community.core.dates import date_badge, format_day, format_local
-from community.core.db import db, install_idle_ping, install_sqlite_hooks, render_migration_item
+from community.core.db import (
+    db,
+    install_idle_ping,
+    install_insert_now_bookkeeping,
+    install_sqlite_hooks,
+    render_migration_item,
+)
 from community.core.i18n import (
     LANGUAGE_NAMES,
     current_language,
@@ -81,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
     # Each domain's package imports its models, so migrations see the whole schema (DOMAINS).
     db.init_app(app)
     install_write_tracking()
+    install_insert_now_bookkeeping()
     with app.app_context():
         install_sqlite_hooks(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
         install_idle_ping(db.engine)

@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, insert, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, make_transient_to_detached
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -166,7 +166,44 @@ def insert_now(instance) -> None:
     (primary_key,) = mapper.primary_key
     setattr(instance, mapper.get_property_by_column(primary_key).key, row.scalar_one())
     make_transient_to_detached(instance)
-    db.session.add(instance)
+    session = db.session()
+    session.add(instance)
+    # Attached as if loaded, the session would keep it through a rollback that took its row
+    # away (and SQLite gives the next row the same id): it is let go when the transaction is.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_INSERTED_NOW, []).append((instance, transaction))
+
+
+_INSERTED_NOW = "core.inserted_now"
+
+
+def _forget_rolled_back_inserts(session, previous_transaction) -> None:
+    """The rolled-back transaction's own inserts (and its savepoints') leave the session."""
+    kept = []
+    for instance, transaction in session.info.get(_INSERTED_NOW, ()):
+        inside = transaction
+        while inside is not None and inside is not previous_transaction:
+            inside = inside.parent
+        if inside is None:
+            kept.append((instance, transaction))
+        elif instance in session:
+            session.expunge(instance)
+    session.info[_INSERTED_NOW] = kept
+
+
+def _keep_committed_inserts(session) -> None:
+    session.info.pop(_INSERTED_NOW, None)
+
+
+def install_insert_now_bookkeeping() -> None:
+    """Objects inserted by insert_now leave the session when their transaction rolls back, as
+    those inserted by a flush do (once per process)."""
+    for name, listener in (
+        ("after_soft_rollback", _forget_rolled_back_inserts),
+        ("after_commit", _keep_committed_inserts),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
 
 
 _INSERTS: dict = {}

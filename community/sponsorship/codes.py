@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community.core.dates import zone
@@ -110,14 +110,21 @@ def _make(sponsorship_id: int, event_id: int, number: int) -> int:
 
 
 def codes_by_event(partner_id: int) -> list[tuple[Event, list[tuple[ComplimentaryCode, str]]]]:
-    """The partner's codes for events still to come, each with who used it (the name they
-    registered with), soonest event first."""
+    """The partner's codes, each with who used it (the name they registered with), soonest
+    event first: every code of an event still to come, to hand out, and the used codes of past
+    events, to see what the benefit gave. A sponsorship that no longer stands (cancelled, its
+    money returned) offers none."""
+    moment = utcnow()
     rows = db.session.execute(
         select(Event, ComplimentaryCode, Registration.name)
         .join(ComplimentaryCode, ComplimentaryCode.event_id == Event.id)
         .join(Sponsorship, Sponsorship.id == ComplimentaryCode.sponsorship_id)
         .outerjoin(Registration, Registration.id == ComplimentaryCode.registration_id)
-        .where(Sponsorship.partner_id == partner_id)
+        .where(
+            Sponsorship.partner_id == partner_id,
+            Sponsorship.status == "paid",
+            or_(Event.ends_at > moment, ComplimentaryCode.used_at.is_not(None)),
+        )
         .order_by(Event.starts_at, Event.id, ComplimentaryCode.number)
     ).all()
     grouped: dict[int, tuple[Event, list]] = {}

@@ -117,11 +117,18 @@ class ContactForm(CheckedForm):
 
 class BuyForm(CheckedForm):
     partner = SelectField(_l("Company"), coerce=int, validators=[InputRequired()])
-    tier = RadioField(_l("Tier"), validators=[InputRequired(message=_l("Choose a tier."))])
+    # Tiers and years on sale are the service's to decide: a retired tier, or a year no longer
+    # sold, is refused in words that say so rather than as "not a valid choice".
+    tier = RadioField(
+        _l("Tier"),
+        validators=[InputRequired(message=_l("Choose a tier.")), Length(max=SHORT_SLUG_MAX)],
+        validate_choice=False,
+    )
     year = RadioField(
         _l("Sponsorship year"),
         coerce=int,
         validators=[InputRequired(message=_l("Choose a year."))],
+        validate_choice=False,
     )
     method = RadioField(
         _l("How to pay"),

@@ -210,7 +210,8 @@ class Sponsorship(db.Model):
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint("tax_rate BETWEEN 0 AND 100", name="tax_rate_range"),
-        CheckConstraint("ends_on > starts_on", name="ends_after_start"),
+        # One bought on a year's last day lasts that day.
+        CheckConstraint("ends_on >= starts_on", name="ends_on_or_after_start"),
         CheckConstraint("method <> 'invoice' OR due_on IS NOT NULL", name="invoice_has_due_date"),
         CheckConstraint("renewal_reminders BETWEEN 0 AND 2", name="renewal_reminders_range"),
         CheckConstraint("payment_reminders >= 0", name="payment_reminders_not_negative"),

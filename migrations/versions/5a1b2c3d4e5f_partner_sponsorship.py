@@ -145,7 +145,7 @@ def upgrade():
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("method <> 'invoice' OR due_on IS NOT NULL", name=op.f('ck_sponsorships_invoice_has_due_date')),
     sa.CheckConstraint("method IN ('card', 'invoice')", name=op.f('ck_sponsorships_method_known')),
-    sa.CheckConstraint('ends_on > starts_on', name=op.f('ck_sponsorships_ends_after_start')),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_sponsorships_ends_on_or_after_start')),
     sa.CheckConstraint('length(currency) = 3', name=op.f('ck_sponsorships_currency_code')),
     sa.CheckConstraint('payment_reminders >= 0', name=op.f('ck_sponsorships_payment_reminders_not_negative')),
     sa.CheckConstraint('price_minor >= 0', name=op.f('ck_sponsorships_price_not_negative')),

@@ -42,6 +42,7 @@ OPERATIONS = {
     ("GET", "/api/v1/events/{slug}"),
     ("POST", "/api/v1/events/{slug}/registrations"),
     ("GET", "/api/v1/events/{slug}/attendees"),
+    ("GET", "/api/v1/sponsors"),
     ("GET", "/api/openapi.json"),
 }
 SEEDED_SLUG = "conformance-night"
