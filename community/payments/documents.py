@@ -30,9 +30,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from community.core.dates import zone
 from community.core.db import db, utcnow
+from community.core.errors import DomainError
 from community.core.money import format_money, is_known_currency
-from community.core.text import LINE_BREAKERS, half_width, plain_text
+from community.core.text import LINE_BREAKERS, plain_text
 from community.core.transaction import current_unit, write_transaction
+from community.payments import registration_number
 
 __all__ = [
     "INVOICE",
@@ -77,7 +79,6 @@ TEMPLATE = "payments/documents/document.html"
 STYLESHEET = "payments/documents/document.css"
 
 # "T" and the 13 digits the tax office gives a registered issuer (法人番号 for a corporation).
-_REGISTRATION_NUMBER = re.compile(r"^T[0-9]{13}$", re.ASCII)
 _SERIES = re.compile(r"^[A-Z][A-Z0-9]{0,7}$", re.ASCII)
 # Bidirectional embeddings, overrides and isolates: not control characters to Python, yet they
 # let a buyer's name show its letters in another order than they are stored (and printed next to
@@ -275,20 +276,22 @@ def tax_lines(
 
 
 def normalise_registration_number(value: str | None) -> str:
-    """'T1234567890123' as typed in any width, with spaces or hyphens, or its 13 digits alone;
-    '' when there is none. Anything else is refused: a wrong number makes every document wrong.
-    (The corporate number's check digit is not asked for: a sole proprietor's number need not
-    pass it.)"""
-    text = re.sub(r"[\s\-‐－]", "", half_width(value or "")).upper()
-    text = text.translate(str.maketrans("Ｔｔ", "TT"))
-    if re.fullmatch(r"[0-9]{13}", text, re.ASCII):
-        text = "T" + text
-    if text and not _REGISTRATION_NUMBER.match(text):
+    """The issuer's number as configured, read as a partner's is (registration_number.py): 'T'
+    and 13 digits in any width, with spaces or hyphens; '' when there is none. Anything else is
+    refused: a wrong number makes every document wrong. (The corporate number's check digit is
+    not asked for: a sole proprietor's number has none.)"""
+    typed = (value or "").strip()
+    if not typed:
+        return ""
+    if re.fullmatch(r"[0-9０-９]{13}", typed):
+        typed = "T" + typed
+    try:
+        return registration_number.normalise_registration_number(typed)
+    except DomainError as error:
         raise ValueError(
             f"INVOICE_REGISTRATION_NUMBER {str(value)[:40]!r} is not 'T' and 13 digits "
             "(leave it empty while the community is not registered)"
-        )
-    return text
+        ) from error
 
 
 def normalise_rounding(value: str | None) -> str:

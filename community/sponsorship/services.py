@@ -30,6 +30,10 @@ from community.core.transaction import write_transaction
 from community.core.urls import external_url
 from community.events.models import Event
 from community.payments import services as payments
+from community.payments.registration_number import (
+    check_registration_number,
+    passes_corporate_check,
+)
 from community.sponsorship import years
 from community.sponsorship.documents import amount_due
 from community.sponsorship.models import (
@@ -41,10 +45,6 @@ from community.sponsorship.models import (
     Sponsorship,
     SponsorshipTier,
     TierYear,
-)
-from community.sponsorship.registration_number import (
-    check_registration_number,
-    passes_corporate_check,
 )
 
 PURPOSE = "sponsorship"

@@ -245,7 +245,7 @@ def test_a_corporate_registration_number_is_stored_canonical(client, make_user, 
 
 
 def test_a_number_failing_the_check_digit_is_refused_until_confirmed(client, make_user, login):
-    from community.sponsorship.registration_number import passes_corporate_check
+    from community.payments.registration_number import passes_corporate_check
 
     assert not passes_corporate_check("T1234567890123")
     login(make_user())

@@ -1,4 +1,4 @@
-"""The qualified-invoice registration number (sponsorship.registration_number): what people type
+"""The qualified-invoice registration number (payments.registration_number): what people type
 is read as "T" and 13 ASCII digits, anything else is refused on its field with a message that
 shows a good number, and a number that is not a corporate number needs the person's word."""
 
@@ -8,7 +8,7 @@ import pytest
 from flask_babel import LazyString
 
 from community.core.errors import DomainError
-from community.sponsorship.registration_number import (
+from community.payments.registration_number import (
     NotACorporateNumber,
     check_registration_number,
     corporate_check_digit,
