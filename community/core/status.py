@@ -23,3 +23,9 @@ def status_type(statuses: tuple[str, ...], *, length: int) -> Enum:
         # Strings are handed to the database as they are (see the opening paragraph).
         validate_strings=False,
     )
+
+
+def sql_in(values: tuple[str, ...]) -> str:
+    """`('a', 'b')`: the SQL list of a CHECK that a column holds one of `values` (our own
+    constants, never what people typed)."""
+    return "(" + ", ".join(f"'{value}'" for value in values) + ")"

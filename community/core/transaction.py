@@ -180,3 +180,18 @@ def replace_secret(row, column: str, new_value: str, *, read_value=None, **also)
         )
     db.session.refresh(row)
     return replaced.rowcount == 1
+
+
+def lock_row(model, row_id: int, column):
+    """The row of `model` with this id, re-read once this transaction holds its lock by writing
+    `column` (one of its columns) onto itself: the lock-by-writing-first rule for one row. None
+    if there is no such row."""
+    locked = db.session.execute(
+        update(model)
+        .where(model.id == row_id)
+        .values({column.key: column})
+        .execution_options(synchronize_session=False)
+    )
+    if locked.rowcount != 1:
+        return None
+    return db.session.get(model, row_id, populate_existing=True)

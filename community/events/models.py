@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from community.accounts.models import User
 from community.core.db import UTCDateTime, db, utcnow
 from community.core.i18n import localized
-from community.core.status import status_type
+from community.core.status import sql_in, status_type
 
 KINDS = ("event", "workshop")
 STATUSES = ("draft", "published", "cancelled")
@@ -70,10 +70,6 @@ event_organisers = Table(
 
 class IllegalTransition(Exception):
     """A status change that the model does not allow (a programming error, not user input)."""
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class Category(db.Model):
@@ -136,9 +132,9 @@ class Choices:
 class Event(RegistrationWindow, db.Model):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(KINDS)}", name="kind_known"),
-        CheckConstraint(f"format IN {_in(FORMATS)}", name="format_known"),
-        CheckConstraint(f"language IN {_in(EVENT_LANGUAGES)}", name="language_known"),
+        CheckConstraint(f"kind IN {sql_in(KINDS)}", name="kind_known"),
+        CheckConstraint(f"format IN {sql_in(FORMATS)}", name="format_known"),
+        CheckConstraint(f"language IN {sql_in(EVENT_LANGUAGES)}", name="language_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("places_taken >= 0", name="places_taken_not_negative"),
@@ -307,7 +303,7 @@ class TicketType(SaleWindow, db.Model):
 
 class Question(Choices, db.Model):
     __tablename__ = "questions"
-    __table_args__ = (CheckConstraint(f"kind IN {_in(QUESTION_KINDS)}", name="kind_known"),)
+    __table_args__ = (CheckConstraint(f"kind IN {sql_in(QUESTION_KINDS)}", name="kind_known"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -355,8 +351,8 @@ class Registration(db.Model):
             "event_id",
             "email",
             unique=True,
-            sqlite_where=text(f"status IN {_in(ACTIVE)}"),
-            postgresql_where=text(f"status IN {_in(ACTIVE)}"),
+            sqlite_where=text(f"status IN {sql_in(ACTIVE)}"),
+            postgresql_where=text(f"status IN {sql_in(ACTIVE)}"),
         ),
         Index("ix_registrations_event_id_status_queued_at", "event_id", "status", "queued_at"),
         Index("ix_registrations_status_hold_expires_at", "status", "hold_expires_at"),

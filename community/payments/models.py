@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from community.core.db import UTCDateTime, db, utcnow
-from community.core.status import status_type
+from community.core.status import sql_in, status_type
 
 if TYPE_CHECKING:
     from community.accounts.models import User
@@ -77,10 +77,6 @@ class IllegalTransition(Exception):
     """A status change the ledger does not allow (a programming error, not user input)."""
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
-
-
 def _check_move(row, table: dict[str, set[str]], new_status: str) -> None:
     if new_status not in table.get(row.status, set()):
         raise IllegalTransition(f"{row.__tablename__} {row.id}: {row.status} → {new_status}")
@@ -94,14 +90,14 @@ def _sources(table: dict[str, set[str]], new_status: str) -> list[str]:
 class Order(db.Model):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint(f"mode IN {_in(MODES)}", name="mode_known"),
+        CheckConstraint(f"mode IN {sql_in(MODES)}", name="mode_known"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint("refunded_minor >= 0", name="refunded_not_negative"),
         CheckConstraint("refunded_minor <= amount_minor", name="refunded_within_amount"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         # A subscription is billed at an interval, and only a subscription is.
         CheckConstraint(
-            f"billing_interval IS NULL OR billing_interval IN {_in(INTERVALS)}",
+            f"billing_interval IS NULL OR billing_interval IN {sql_in(INTERVALS)}",
             name="billing_interval_known",
         ),
         CheckConstraint(
@@ -170,8 +166,8 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __table_args__ = (
-        CheckConstraint(f"provider IN {_in(PROVIDERS)}", name="provider_known"),
-        CheckConstraint(f"kind IN {_in(PAYMENT_KINDS)}", name="kind_known"),
+        CheckConstraint(f"provider IN {sql_in(PROVIDERS)}", name="provider_known"),
+        CheckConstraint(f"kind IN {sql_in(PAYMENT_KINDS)}", name="kind_known"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
         CheckConstraint("receipt_questions >= 0", name="receipt_questions_not_negative"),
         CheckConstraint(
@@ -295,8 +291,8 @@ class Subscription(db.Model):
 
     __tablename__ = "subscriptions"
     __table_args__ = (
-        CheckConstraint(f"provider IN {_in(PROVIDERS)}", name="provider_known"),
-        CheckConstraint(f"billing_interval IN {_in(INTERVALS)}", name="billing_interval_known"),
+        CheckConstraint(f"provider IN {sql_in(PROVIDERS)}", name="provider_known"),
+        CheckConstraint(f"billing_interval IN {sql_in(INTERVALS)}", name="billing_interval_known"),
         UniqueConstraint(
             "provider", "subscription_id", name="uq_subscriptions_provider_subscription_id"
         ),

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from community.accounts.models import User
 from community.core.db import UTCDateTime, db, utcnow
 from community.core.i18n import localized
-from community.core.status import status_type
+from community.core.status import sql_in, status_type
 
 TIER_STATUSES = ("active", "retired")
 LOGO_SIZES = ("large", "medium", "small")
@@ -55,10 +55,6 @@ class IllegalTransition(Exception):
     """A status change that the model does not allow (a programming error, not user input)."""
 
 
-def _in(values: tuple[str, ...]) -> str:
-    return "(" + ", ".join(f"'{value}'" for value in values) + ")"
-
-
 class SponsorshipTier(db.Model):
     __tablename__ = "sponsorship_tiers"
     __table_args__ = (
@@ -68,7 +64,7 @@ class SponsorshipTier(db.Model):
         CheckConstraint("places IS NULL OR places >= 0", name="places_not_negative"),
         CheckConstraint("complimentary_tickets >= 0", name="complimentary_tickets_not_negative"),
         CheckConstraint("posts >= 0", name="posts_not_negative"),
-        CheckConstraint(f"logo_size IN {_in(LOGO_SIZES)}", name="logo_size_known"),
+        CheckConstraint(f"logo_size IN {sql_in(LOGO_SIZES)}", name="logo_size_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,7 +133,7 @@ class Partner(db.Model):
             name="registration_number_length",
         ),
         CheckConstraint(
-            f"logo_type IS NULL OR logo_type IN {_in(LOGO_TYPES)}", name="logo_type_known"
+            f"logo_type IS NULL OR logo_type IN {sql_in(LOGO_TYPES)}", name="logo_type_known"
         ),
         CheckConstraint("(logo IS NULL) = (logo_type IS NULL)", name="logo_with_type"),
         CheckConstraint("logo_version >= 0", name="logo_version_not_negative"),
@@ -206,7 +202,7 @@ class Sponsorship(db.Model):
 
     __tablename__ = "sponsorships"
     __table_args__ = (
-        CheckConstraint(f"method IN {_in(METHODS)}", name="method_known"),
+        CheckConstraint(f"method IN {sql_in(METHODS)}", name="method_known"),
         CheckConstraint("price_minor >= 0", name="price_not_negative"),
         CheckConstraint("length(currency) = 3", name="currency_code"),
         CheckConstraint("tax_rate BETWEEN 0 AND 100", name="tax_rate_range"),
@@ -222,8 +218,8 @@ class Sponsorship(db.Model):
             "partner_id",
             "year",
             unique=True,
-            sqlite_where=text(f"status IN {_in(HOLDING)}"),
-            postgresql_where=text(f"status IN {_in(HOLDING)}"),
+            sqlite_where=text(f"status IN {sql_in(HOLDING)}"),
+            postgresql_where=text(f"status IN {sql_in(HOLDING)}"),
         ),
         Index("ix_sponsorships_status_ends_on", "status", "ends_on"),
     )
@@ -284,7 +280,7 @@ class EventSponsorship(db.Model):
 
     __tablename__ = "event_sponsorships"
     __table_args__ = (
-        CheckConstraint(f"role IN {_in(EVENT_ROLES)}", name="role_known"),
+        CheckConstraint(f"role IN {sql_in(EVENT_ROLES)}", name="role_known"),
         UniqueConstraint(
             "event_id", "partner_id", "role", name="uq_event_sponsorships_event_id_partner_id_role"
         ),

@@ -26,7 +26,7 @@ from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
 from community.core.mail import send_mail
 from community.core.money import format_money
-from community.core.transaction import write_transaction
+from community.core.transaction import lock_row, write_transaction
 from community.core.urls import external_url
 from community.events.models import Event
 from community.payments import services as payments
@@ -200,15 +200,10 @@ def delete_tier(tier_id: int) -> None:
 
 
 def _locked_tier(tier_id: int) -> SponsorshipTier:
-    locked = db.session.execute(
-        update(SponsorshipTier)
-        .where(SponsorshipTier.id == tier_id)
-        .values(updated_at=SponsorshipTier.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    if locked.rowcount != 1:
+    tier = lock_row(SponsorshipTier, tier_id, SponsorshipTier.updated_at)
+    if tier is None:
         raise NotFound(_l("There is no such tier."))
-    return db.session.get(SponsorshipTier, tier_id, populate_existing=True)
+    return tier
 
 
 # --- partner companies and their contacts --------------------------------------------------------
@@ -508,15 +503,7 @@ def confirm_if_paid(sponsorship: Sponsorship) -> bool:
 
 def locked_sponsorship(sponsorship_id: int) -> Sponsorship | None:
     """The sponsorship, re-read once its row is locked by a write (None if there is none)."""
-    locked = db.session.execute(
-        update(Sponsorship)
-        .where(Sponsorship.id == sponsorship_id)
-        .values(status=Sponsorship.status)
-        .execution_options(synchronize_session=False)
-    )
-    if locked.rowcount != 1:
-        return None
-    return db.session.get(Sponsorship, sponsorship_id, populate_existing=True)
+    return lock_row(Sponsorship, sponsorship_id, Sponsorship.status)
 
 
 def sponsorships_of(partner_id: int) -> list[Sponsorship]:

@@ -133,13 +133,19 @@ def logo(partner_id: int, version: int, suffix: str):
 # --- a company and its purchases -----------------------------------------------------------------
 
 
-def _partner_or_abort(partner_id: int):
+def _mine(find, some_id: int):
+    """What `find` gives this person (a company, a sponsorship): 404 if there is none, 403 if
+    it is not theirs to manage."""
     try:
-        return services.partner_for(partner_id, _user())
+        return find(some_id, _user())
     except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
+
+
+def _partner_or_abort(partner_id: int):
+    return _mine(services.partner_for, partner_id)
 
 
 def _fields(form: PartnerForm) -> services.PartnerFields:
@@ -254,12 +260,7 @@ def _to_checkout(sponsorship_id: int):
 @bp.get("/partners/sponsorships/<int:sponsorship_id>")
 @login_required
 def sponsorship(sponsorship_id: int):
-    try:
-        found = services.sponsorship_for(sponsorship_id, _user())
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
+    found = _mine(services.sponsorship_for, sponsorship_id)
     if request.args.get("paid") == "1" and services.confirm_if_paid(found):
         found = services.sponsorship_for(sponsorship_id, _user())
     order = payments.order_by_id(found.order_id) if found.order_id else None
@@ -291,12 +292,7 @@ def document_pdf(sponsorship_id: int, kind: str):
 
 
 def _document(sponsorship_id: int, kind: str, *, pdf: bool):
-    try:
-        found = services.sponsorship_for(sponsorship_id, _user())
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
+    found = _mine(services.sponsorship_for, sponsorship_id)
     language = request.args.get("lang")
     language = language if language in ("ja", "en") else current_language()
     if kind == "invoice":
@@ -334,12 +330,7 @@ def pay(sponsorship_id: int):
 @login_required
 def renew(sponsorship_id: int):
     """One step: the same tier for the next year, paid the same way."""
-    try:
-        previous = services.sponsorship_for(sponsorship_id, _user())
-    except NotFound:
-        abort(404)
-    except Forbidden:
-        abort(403)
+    previous = _mine(services.sponsorship_for, sponsorship_id)
     form = ActionForm()
     problem = None
     if form.validate_on_submit():
