@@ -4,9 +4,10 @@ paid by bank transfer, the benefits a sponsorship gives (complimentary ticket co
 event, the logo on the wall and on event pages), and the organisers' view of it all.
 
 From `init_app` it fills the hooks of the layers below and never is imported by them: the
-"sponsorship" purpose's fulfilment (payments), the voucher kind of its complimentary codes
-(events), and its timed jobs (core's worker). Pages above it (the home page, the API) read it
-through services.py.
+"sponsorship" purpose's fulfilment (payments), what a person's account holds of it (accounts'
+personal data: the companies they manage), the voucher kind of its complimentary codes
+(events) and the partners' section of event pages, and its timed jobs (core's worker). Pages
+above it (the home page, the API) read it through services.py.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from community.accounts.navigation import admins
+from community.accounts.services import PersonalData, personal_data
 from community.core.navigation import NavEntry, add_navigation
 from community.core.worker import TimedJob, timed_job
 from community.events.offers import voucher_kind
 from community.events.sections import event_section
 from community.payments.fulfilment import fulfilment_handler
-from community.sponsorship import admin_views, jobs, views
+from community.sponsorship import admin_views, jobs, privacy, views
 from community.sponsorship.codes import COMPLIMENTARY_CODES, issue_codes
 from community.sponsorship.fulfilment import SPONSORSHIP_FULFILMENT
 
@@ -50,6 +52,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(admin_views.bp)
     fulfilment_handler.register(app, "sponsorship", SPONSORSHIP_FULFILMENT)
+    personal_data.register(
+        app, "partner_contacts", PersonalData(privacy.export_contacts, privacy.erase_contacts)
+    )
     voucher_kind.register(app, "sponsorship", COMPLIMENTARY_CODES)
     event_section.register(app, "sponsorship", views.event_section)
     for name, job in JOBS.items():

@@ -367,11 +367,14 @@ def dashboard(partner_id: int):
     # The codes of events published since the worker last looked are made now.
     codes.issue_codes(partner.id)
     partner = _partner_or_abort(partner_id)
+    sponsorships = services.sponsorships_of(partner.id)
     return render_template(
         "sponsorship/dashboard.html",
         partner=partner,
         codes=codes.codes_by_event(partner.id),
-        sponsorships=services.sponsorships_of(partner.id),
+        sponsorships=sponsorships,
+        current_year=years.year_of(years.today()),
+        held_years={s.year for s in sponsorships if s.holds_place},
         contacts=partner.contacts,
         contact_form=ContactForm(),
         logo_form=LogoForm(),
