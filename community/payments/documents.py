@@ -8,6 +8,7 @@ keeps the number it took and serves the result; only the series' counters are st
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import unicodedata
@@ -655,12 +656,16 @@ def render_pdf(document: Document) -> bytes:
     # Imported here: WeasyPrint loads Pango when imported, which only a PDF needs.
     from weasyprint import HTML
 
+    # Its progress (seven lines a PDF) is not news for the log.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
     html = HTML(string=render_html(document), base_url=None, url_fetcher=offline_fetcher())
     return html.write_pdf()
 
 
 def offline_fetcher():
     """WeasyPrint's URL fetcher, refusing every URL but data: (no http, no file)."""
+    # Imported here for the same reason as in render_pdf: only a PDF needs Pango loaded.
     from weasyprint.urls import URLFetcher
 
     return URLFetcher(allowed_protocols=("data",), allow_redirects=False, timeout=1)
