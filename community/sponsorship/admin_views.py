@@ -13,12 +13,10 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 
 from community.accounts.access import admin_required
-from community.core.db import db
 from community.core.errors import DomainError, NotFound
 from community.core.forms import add_domain_error
 from community.sponsorship import reports, services, years
 from community.sponsorship.forms import ActionForm, EventSponsorForm, TierForm
-from community.sponsorship.models import SponsorshipTier
 
 bp = Blueprint("sponsorship_admin", __name__, url_prefix="/organiser/sponsorship")
 
@@ -87,31 +85,25 @@ def new_tier():
     form = TierForm()
     if request.method == "GET":
         form.currency.data = "JPY"
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.create_tier(_tier_fields(form))
-        except DomainError as error:
-            status = add_domain_error(form, error)
-        else:
-            flash(_("The tier is saved."), "success")
-            return redirect(url_for("sponsorship_admin.pipeline"))
-    elif form.is_submitted():
-        status = 422
-    return render_template("sponsorship/admin/tier_form.html", form=form, tier=None), status
+    return _tier_page(form, None, lambda fields: services.create_tier(fields))
 
 
 @bp.route("/tiers/<int(max=2147483647):tier_id>/edit", methods=["GET", "POST"])
 @admin_required
 def edit_tier(tier_id: int):
-    tier = db.session.get(SponsorshipTier, tier_id)
+    tier = services.tier_by_id(tier_id)
     if tier is None:
         abort(404)
     form = TierForm(obj=tier, price=tier.price_minor)
+    return _tier_page(form, tier, lambda fields: services.update_tier(tier.id, fields))
+
+
+def _tier_page(form: TierForm, tier, save):
+    """The tier form: saved and back to the pipeline, or shown again with what was refused."""
     status = 200
     if form.validate_on_submit():
         try:
-            services.update_tier(tier.id, _tier_fields(form))
+            save(_tier_fields(form))
         except NotFound:
             abort(404)
         except DomainError as error:

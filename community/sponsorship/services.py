@@ -38,7 +38,6 @@ from community.sponsorship import years
 from community.sponsorship.documents import amount_due
 from community.sponsorship.models import (
     EVENT_ROLES,
-    HOLDING,
     EventSponsorship,
     Partner,
     PartnerContact,
@@ -66,6 +65,10 @@ def tiers(*, with_retired: bool = False) -> list[SponsorshipTier]:
     if not with_retired:
         query = query.where(SponsorshipTier.status == "active")
     return list(db.session.scalars(query))
+
+
+def tier_by_id(tier_id: int) -> SponsorshipTier | None:
+    return db.session.get(SponsorshipTier, tier_id)
 
 
 def tier_by_slug(slug: str) -> SponsorshipTier | None:
@@ -655,14 +658,6 @@ def remove_event_sponsor(event_sponsorship_id: int) -> None:
         db.session.delete(sponsor)
 
 
-def holding_count(tier_id: int) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Sponsorship)
-        .where(Sponsorship.tier_id == tier_id, Sponsorship.status.in_(HOLDING))
-    )
-
-
 __all__ = [
     "ALREADY_HOLDS",
     "PURPOSE",
@@ -696,6 +691,7 @@ __all__ = [
     "sponsorship_for",
     "sponsorships_of",
     "tell_contacts",
+    "tier_by_id",
     "tier_by_slug",
     "tiers",
     "upcoming_event_sponsors",

@@ -390,6 +390,8 @@ def test_simultaneous_transactions_never_get_the_same_number(app, writers_meet):
 
 def test_the_loser_of_a_race_for_a_years_first_row_takes_the_next_number(app):
     if app.config["TEST_BACKEND"] != "postgresql":
+        # BEGIN IMMEDIATE lets one writer in at a time on SQLite, so a second transaction can
+        # never hold an uncommitted first row while ours looks: the race exists on PostgreSQL only.
         pytest.skip("SQLite lets one writer in at a time: two first rows cannot race there")
     # Another transaction has inserted the year's first row and not yet committed: ours finds no
     # row, its INSERT waits on the primary key, is refused once the other commits, and takes 2.
