@@ -46,6 +46,7 @@ DOMAINS = (
     "community.payments",
     "community.events",
     "community.sponsorship",
+    "community.membership",
     "community.calendar",
     "community.site",
     "community.api",

@@ -114,6 +114,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "SPONSORSHIP_YEAR_START_MONTH": _int(env.get("SPONSORSHIP_YEAR_START_MONTH"), 4),
         # Days an invoiced sponsorship holds its place (the invoice's due date) before it lapses.
         "SPONSORSHIP_INVOICE_DAYS": _int(env.get("SPONSORSHIP_INVOICE_DAYS"), 14),
+        # Days after a membership's end during which it still gives its benefits (to renew in).
+        "MEMBERSHIP_GRACE_DAYS": _int(env.get("MEMBERSHIP_GRACE_DAYS"), 14),
+        # The consumption tax (percent) included in membership prices, as their receipts show it.
+        "MEMBERSHIP_TAX_RATE": _int(env.get("MEMBERSHIP_TAX_RATE"), 10),
         "PAGE_CACHE_SECONDS": _int(env.get("PAGE_CACHE_SECONDS"), 2),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(INSTANCE_PATH / "uploads"),
         # Sites whose pages may read the public JSON API from the browser (exact origins).
@@ -176,6 +180,10 @@ def check_production(config: dict) -> None:
         raise ConfigurationError("SPONSORSHIP_YEAR_START_MONTH must be a month, from 1 to 12")
     if not 1 <= config.get("SPONSORSHIP_INVOICE_DAYS", 14) <= 365:
         raise ConfigurationError("SPONSORSHIP_INVOICE_DAYS must be from 1 to 365 days")
+    if not 0 <= config.get("MEMBERSHIP_GRACE_DAYS", 14) <= 365:
+        raise ConfigurationError("MEMBERSHIP_GRACE_DAYS must be from 0 to 365 days")
+    if config.get("MEMBERSHIP_TAX_RATE", 10) not in (0, 8, 10):
+        raise ConfigurationError("MEMBERSHIP_TAX_RATE must be 0, 8 or 10 (percent)")
     if environment != "production":
         return
     secret = (config.get("SECRET_KEY") or "").strip()

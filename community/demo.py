@@ -1,5 +1,6 @@
-"""Demo data for `make run`: an organiser, an admin, a member, events in both languages, and
-sponsorship's tiers and partners (sponsorship/demo.py).
+"""Demo data for `make run`: an organiser, an admin, a member, events in both languages,
+sponsorship's tiers and partners (sponsorship/demo.py) and membership's plans, the member holding
+the free one (membership/demo.py).
 
 Idempotent: every row is looked up by its natural key first, so a second run changes nothing.
 """
@@ -16,6 +17,7 @@ from werkzeug.security import generate_password_hash
 from community.accounts.models import User
 from community.core.db import db, utcnow
 from community.events.models import Category, Event, Question, Registration, TicketType
+from community.membership import demo as membership_demo
 from community.sponsorship import demo as sponsorship_demo
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -210,7 +212,7 @@ def seed_demo() -> bool:
     created |= new
     _, new = _user(*DEMO_LOGINS["admin"], "Sam Admin", "admin", "en")
     created |= new
-    _, new = _user(*DEMO_LOGINS["member"], "鈴木 健", "member", "ja")
+    demo_member, new = _user(*DEMO_LOGINS["member"], "鈴木 健", "member", "ja")
     created |= new
 
     categories = {}
@@ -271,4 +273,5 @@ def seed_demo() -> bool:
         return user
 
     created |= sponsorship_demo.seed(partner_contact)
+    created |= membership_demo.seed(demo_member)
     return created

@@ -13,6 +13,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from community.accounts.cli import create_admin_command, create_api_token_command
+from community.accounts.membership import join_url
 from community.accounts.navigation import admins
 from community.accounts.services import load_user_for_session
 from community.accounts.views import admin_bp, bp
@@ -30,6 +31,8 @@ NAVIGATION = (
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
+    # Where to become a member, for the pages that mention what members get (None without it).
+    app.add_template_global(join_url, "join_url")
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -66,6 +66,8 @@ class SignupForm(CheckedForm):
         render_kw={"autocomplete": "new-password"},
     )
     locale = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
+    # Where the confirmation link brings the person back to (a page of ours), after signing in.
+    next = HiddenField()
 
 
 class LoginForm(CheckedForm):

@@ -39,6 +39,7 @@ from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
 from community.core.hooks import Hook
 from community.core.mail import pretend_to_send_mail, send_mail
+from community.core.security import is_safe_next
 from community.core.text import normalise_email  # input is normalised in core, once
 from community.core.transaction import write_transaction
 from community.core.urls import external_url
@@ -130,8 +131,11 @@ def _load_active_user(user_id: Any) -> User:
 # --- sign-up and confirmation --------------------------------------------------------------------
 
 
-def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
-    """Create an unconfirmed account and send the confirmation link.
+def sign_up(
+    name: str, email: str, password: str, locale: str, next_path: str | None = None
+) -> User | None:
+    """Create an unconfirmed account and send the confirmation link (which brings the person
+    back to `next_path`, a page of ours, once they sign in).
 
     When the address already has an account nothing is created and its owner is told by e-mail;
     the caller shows the same message either way. Returns the new user, or None.
@@ -162,7 +166,7 @@ def sign_up(name: str, email: str, password: str, locale: str) -> User | None:
             raise  # not the e-mail address: a bug, not an answer to give
         _send_already_registered(existing)
         return None
-    send_confirmation(user)
+    send_confirmation(user, next_path=next_path)
     return user
 
 
@@ -186,8 +190,16 @@ def _nobody() -> User:
     return User(name="", email="nobody@example.invalid", locale="ja")
 
 
-def send_confirmation(user: User, make_or_send: Callable[..., object] = send_mail) -> None:
-    token = make_token("confirm", {"uid": user.id, "email": _fingerprint(user.email)})
+NEXT_PATH_MAX = 300
+
+
+def send_confirmation(
+    user: User, make_or_send: Callable[..., object] = send_mail, next_path: str | None = None
+) -> None:
+    payload = {"uid": user.id, "email": _fingerprint(user.email)}
+    if next_path and is_safe_next(next_path) and len(next_path) <= NEXT_PATH_MAX:
+        payload["next"] = next_path
+    token = make_token("confirm", payload)
     make_or_send(
         user.email,
         _l("Confirm your e-mail address"),
@@ -217,6 +229,13 @@ def confirm_email(token: str) -> User:
         user.email_confirmed_at = utcnow()
         db.session.commit()
     return user
+
+
+def confirmation_next(token: str) -> str | None:
+    """The page of ours that a confirmation link brings its person back to, if it names one."""
+    payload = read_token("confirm", token, current_app.config["CONFIRM_LINK_MAX_AGE"])
+    target = payload.get("next")
+    return target if isinstance(target, str) and is_safe_next(target) else None
 
 
 # --- log-in --------------------------------------------------------------------------------------

@@ -74,9 +74,17 @@ def signup():
     form = SignupForm()
     if request.method == "GET":
         form.locale.data = current_language()
+        form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        target = form.next.data if is_safe_next(form.next.data) else None
         try:
-            services.sign_up(form.name.data, form.email.data, form.password.data, form.locale.data)
+            services.sign_up(
+                form.name.data,
+                form.email.data,
+                form.password.data,
+                form.locale.data,
+                next_path=target,
+            )
         except DomainError as error:
             add_domain_error(form, error)
         else:
@@ -99,7 +107,8 @@ def confirm(token: str):
             "accounts/link_problem.html", message=str(error), form=EmailOnlyForm()
         ), 400
     flash(_("Your e-mail address is confirmed. You can now sign in."), "success")
-    return redirect(url_for("accounts.login"))
+    target = services.confirmation_next(token)
+    return redirect(url_for("accounts.login", next=target) if target else url_for("accounts.login"))
 
 
 @bp.route("/confirm/resend", methods=["GET", "POST"])

@@ -56,10 +56,12 @@ def format_local(value: datetime | None, tz: str | None = None, part: str = "dat
 DAY_PATTERNS = {"ja": "y年M月d日", "en": "d MMMM y"}
 
 
-def format_day(value: date | None) -> str:
-    """A calendar day in the reader's language."""
+def format_day(value: date | datetime | None) -> str:
+    """A calendar day in the reader's language (a moment's day in the community's time zone)."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(zone()).date()
     language = str(get_locale() or "en")[:2]
     return babel_format_date(value, DAY_PATTERNS.get(language, DAY_PATTERNS["en"]), locale=language)
 

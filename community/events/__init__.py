@@ -5,9 +5,10 @@ Events offers four hooks to the domains above it, and never imports them: sectio
 registration's manage page (`sections.manage_section`), parts of its e-mails
 (`notify.mail_parts`), lower prices (`offers.price_rule`) and what a voucher code gives
 (`offers.voucher_kind`). From `init_app` it fills the hooks of the layers below: the "My events"
-profile section and the personal data of registrations (accounts), the "ticket" purpose's
-fulfilment and order visibility (payments), the renderer of its e-mail notices (and what it
-reads ahead for a round of them) and its timed jobs (core's outbox and worker).
+profile section, the personal data of registrations and the benefits of membership that events
+gives (accounts), the "ticket" purpose's fulfilment and order visibility (payments), the
+renderer of its e-mail notices (and what it reads ahead for a round of them) and its timed jobs
+(core's outbox and worker).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from community.accounts.membership import Benefit, member_benefit
 from community.accounts.navigation import organisers
 from community.accounts.sections import profile_section as accounts_profile_section
 from community.accounts.services import PersonalData, personal_data
@@ -24,6 +26,7 @@ from community.core.worker import TimedJob, timed_job
 from community.events.cli import events_cli, expire_holds_command
 from community.events.fulfilment import TICKET_FULFILMENT
 from community.events.notify import NOTICES, read_ahead, render_notices
+from community.events.offers import MEMBER_PRICES, MEMBERS_ONLY
 from community.events.order_visibility import TICKET_VISIBILITY
 from community.events.privacy import erase_registrations, export_registrations
 from community.events.profile_section import my_events_section
@@ -56,4 +59,6 @@ def init_app(app: Flask) -> None:
         app, "expire-holds", TimedJob("holds and offers released", expire_holds_and_offers)
     )
     timed_job.register(app, "reminders", TimedJob("reminders sent", send_reminders))
+    member_benefit.register(app, MEMBER_PRICES, Benefit(_l("Member prices at events")))
+    member_benefit.register(app, MEMBERS_ONLY, Benefit(_l("Members-only tickets")))
     add_navigation(app, *NAVIGATION)

@@ -2,7 +2,8 @@
 fill (membership's prices, sponsorship's vouchers), and the engine's use of them.
 
 - `price_rule`: each rule may name a lower price for a person and ticket type (a member's
-  price is events' own rule, asked of accounts' membership hook); the lowest price wins.
+  price is events' own rule, asked of accounts' membership hook: the benefits `MEMBER_PRICES`
+  and `MEMBERS_ONLY`, which events names there); the lowest price wins.
 - `voucher_kind`: a domain that gives voucher codes a meaning registers how to redeem one and
   how to release it. Redeeming happens inside the registration's transaction, under the event's
   lock, so that a voucher with a limited number of uses (counted with core/capacity.claim) holds
@@ -19,7 +20,7 @@ from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 
-from community.accounts.membership import is_member
+from community.accounts.membership import has_benefit, join_url
 from community.accounts.models import User
 from community.core.errors import DomainError
 from community.core.hooks import Hook
@@ -28,6 +29,22 @@ from community.events.facts import EventFacts, TicketFacts
 from community.events.models import Registration
 
 VOUCHER_CODE_MAX = 64
+# The benefits of membership that events gives (named in accounts' member_benefit hook).
+MEMBER_PRICES = "member_prices"
+MEMBERS_ONLY = "members_only"
+
+
+class MembersOnly(DomainError):
+    """A members-only ticket asked for by someone who is not a member (now)."""
+
+    code = "members_only"
+
+
+def members_only_message():
+    where = join_url()
+    if where is None:
+        return _l("This ticket is for members only.")
+    return _l("This ticket is for members only. You can become a member at %(url)s", url=where)
 
 
 @dataclass(frozen=True)
@@ -70,11 +87,10 @@ voucher_kind: Hook[VoucherKind] = Hook("events.voucher_kind")
 def price_for(event: EventFacts, ticket_type: TicketFacts, user: User | None, email: str) -> int:
     """The price of this ticket for this person before any voucher; members-only tickets are
     refused to others."""
-    member = is_member(user, email)
-    if ticket_type.members_only and not member:
-        raise DomainError(_l("This ticket is for members only."), field="ticket_type")
+    if ticket_type.members_only and not has_benefit(user, MEMBERS_ONLY):
+        raise MembersOnly(members_only_message(), field="ticket_type")
     prices = [ticket_type.price_minor]
-    if member and ticket_type.member_price_minor is not None:
+    if ticket_type.member_price_minor is not None and has_benefit(user, MEMBER_PRICES):
         prices.append(ticket_type.member_price_minor)
     question = PriceQuestion(event, ticket_type, user, email)
     for rule in price_rule.values():

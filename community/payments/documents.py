@@ -21,7 +21,7 @@ from functools import cached_property
 from hashlib import sha256
 
 from babel.dates import format_date
-from flask import current_app
+from flask import Response, current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -62,6 +62,7 @@ __all__ = [
     "offline_fetcher",
     "render_html",
     "render_pdf",
+    "response_for",
     "take_number",
     "tax_lines",
 ]
@@ -669,3 +670,23 @@ def offline_fetcher():
     from weasyprint.urls import URLFetcher
 
     return URLFetcher(allowed_protocols=("data",), allow_redirects=False, timeout=1)
+
+
+def response_for(document: Document, *, pdf: bool) -> Response:
+    """The document as a private answer: its PDF to download, or its printable page (which may
+    load nothing but its own style)."""
+    private = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
+    if pdf:
+        return Response(
+            render_pdf(document),
+            mimetype="application/pdf",
+            headers={
+                **private,
+                "Content-Disposition": f'attachment; filename="{document.number}.pdf"',
+            },
+        )
+    return Response(
+        render_html(document),
+        mimetype="text/html",
+        headers={**private, "Content-Security-Policy": content_security_policy()},
+    )

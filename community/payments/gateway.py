@@ -321,6 +321,29 @@ class StripeGateway:
     def retrieve_session(self, session_id: str) -> CheckoutSession:
         return _session_from(self._call(self.client.v1.checkout.sessions.retrieve, session_id))
 
+    def set_renewal(self, subscription_id: str, *, renew: bool) -> SubscriptionData:
+        """Stop (or resume) the subscription's renewal: it then ends at its period's end."""
+        subscription = self._call(
+            self.client.v1.subscriptions.update,
+            subscription_id,
+            {"cancel_at_period_end": not renew},
+        )
+        return subscription_from_event_object(subscription.to_dict())
+
+    def unpaid_invoice_url(self, subscription_id: str) -> str | None:
+        """Stripe's page where the subscriber pays its latest invoice (with another card), when
+        that invoice is still open; None when nothing is owed."""
+        subscription = self._call(
+            self.client.v1.subscriptions.retrieve,
+            subscription_id,
+            {"expand": ["latest_invoice"]},
+        )
+        invoice = subscription.to_dict().get("latest_invoice")
+        if not isinstance(invoice, dict) or invoice.get("status") != "open":
+            return None
+        url = invoice.get("hosted_invoice_url")
+        return url if _is_web_address(url) else None
+
     def expire_session(self, session_id: str) -> CheckoutSession:
         return _session_from(self._call(self.client.v1.checkout.sessions.expire, session_id))
 

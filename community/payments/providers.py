@@ -22,6 +22,7 @@ from community.payments.gateway import (
     CheckoutSession,
     GatewayError,
     RefundResult,
+    SubscriptionData,
     WebhookEventData,
 )
 
@@ -77,6 +78,10 @@ class CardProvider(Provider, Protocol):
     ) -> RefundResult: ...
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEventData: ...
+
+    def set_renewal(self, subscription_id: str, *, renew: bool) -> SubscriptionData: ...
+
+    def unpaid_invoice_url(self, subscription_id: str) -> str | None: ...
 
 
 class BankTransfer:

@@ -35,10 +35,11 @@ from community.payments.gateway import (
     GatewayError,
     RefundResult,
     StripeGateway,
+    SubscriptionData,
     WebhookEventData,
     session_from_event_object,
 )
-from community.payments.models import Order, Payment, Refund
+from community.payments.models import Order, Payment, Refund, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +356,29 @@ class SandboxGateway:
         event = _event("charge.refunded", charge, refund_id)
         _deliver_after_the_callers_commit(event)
         return RefundResult(id=refund_id, status="succeeded", amount=amount_minor)
+
+    def set_renewal(self, subscription_id: str, *, renew: bool) -> SubscriptionData:
+        """The sandbox's subscriptions renew only in the ledger's word: the change is answered
+        as Stripe would answer it, and the caller records it (no event follows)."""
+        with _stripe_side():
+            row = db.session.scalar(
+                select(Subscription).where(
+                    Subscription.provider == PROVIDER,
+                    Subscription.subscription_id == subscription_id,
+                )
+            )
+            if row is None or row.status == "ended":
+                raise GatewayError(f"No such subscription: '{subscription_id}'", transient=False)
+            return SubscriptionData(
+                id=subscription_id,
+                status="past_due" if row.status == "past_due" else "active",
+                current_period_end=row.current_period_end,
+                cancel_at_period_end=not renew,
+            )
+
+    def unpaid_invoice_url(self, subscription_id: str) -> str | None:
+        # No card is charged again in the sandbox: nothing is ever owed.
+        return None
 
     def verify_event(self, payload: bytes, signature: str | None) -> WebhookEventData:
         # Stripe's own verification (the SDK, in gateway.py) with the sandbox's secret: the same

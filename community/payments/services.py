@@ -90,9 +90,12 @@ __all__ = [
     "refundable_for",
     "refundable_minor",
     "retry_refunds",
+    "set_subscription_renewal",
     "start_checkout",
     "store_receipt",
+    "subscription_of",
     "sync_checkouts",
+    "unpaid_subscription_url",
 ]
 
 ALREADY_REFUNDED = _l("This payment is already refunded in full (or its refund is on its way).")
@@ -245,20 +248,25 @@ def start_checkout(order: Order, *, success_url: str, cancel_url: str) -> str:
         raise DomainError(
             _l("The payment page could not be opened. Please try again in a moment.")
         ) from error
-    with write_transaction():
-        db.session.add(
-            Payment(
-                order_id=order.id,
-                provider=stripe.provider,
-                kind=stripe.payment_kind,
-                session_id=session.id,
-                checkout_url=session.url,
-                amount_minor=order.amount_minor,
-                currency=order.currency,
-                status="open",
-                expires_at=session.expires_at,
+    try:
+        with write_transaction():
+            db.session.add(
+                Payment(
+                    order_id=order.id,
+                    provider=stripe.provider,
+                    kind=stripe.payment_kind,
+                    session_id=session.id,
+                    checkout_url=session.url,
+                    amount_minor=order.amount_minor,
+                    currency=order.currency,
+                    status="open",
+                    expires_at=session.expires_at,
+                )
             )
-        )
+    except IntegrityError:
+        # A second click at the same moment got the same session (the same idempotency key)
+        # and recorded it first: both go to the same page.
+        pass
     return session.url
 
 
@@ -1179,6 +1187,63 @@ def _subscription_event(
         return "past due", order.id
     _tell_subscription(order, row, "changed")
     return "changed", order.id
+
+
+def subscription_of(order_id: int) -> Subscription | None:
+    """The subscription an order started (None before its checkout is paid)."""
+    return db.session.scalar(
+        select(Subscription).where(Subscription.order_id == order_id).order_by(Subscription.id)
+    )
+
+
+def set_subscription_renewal(order_id: int, *, renew: bool) -> Subscription:
+    """Stop (or resume) the renewal of the order's subscription at the provider, then record it
+    and tell the purpose's handler (`changed`) at once; the provider's own event about it later
+    finds nothing to change. Refuses, changing nothing, when the provider cannot be asked."""
+    row = subscription_of(order_id)
+    if row is None or row.status == "ended":
+        raise DomainError(_l("This subscription has ended: there is nothing to renew."))
+    provider = gateway()
+    if provider is None or provider.provider != row.provider:
+        raise Busy(_l("The payment provider cannot be reached right now. Please try again later."))
+    try:
+        answer = provider.set_renewal(row.subscription_id, renew=renew)
+    except GatewayError as error:
+        log.warning("subscription %s: renewal not changed: %s", row.subscription_id, error)
+        raise Busy(
+            _l(
+                "The payment provider could not be reached, so nothing has changed. Please try "
+                "again in a moment."
+            )
+        ) from error
+    with write_transaction():
+        order = _lock_order(order_id)
+        row = db.session.get(Subscription, row.id, populate_existing=True)
+        if row.status != "ended" and row.cancel_at_period_end != answer.cancel_at_period_end:
+            row.cancel_at_period_end = answer.cancel_at_period_end
+            if answer.current_period_end is not None:
+                row.current_period_end = answer.current_period_end
+            row.updated_at = utcnow()
+            _tell_subscription(order, row, "changed")
+    return row
+
+
+def unpaid_subscription_url(order_id: int) -> str | None:
+    """The provider's page where the subscriber pays what a failed renewal left owing, with
+    another card (None when nothing is owed or the provider has no such page)."""
+    row = subscription_of(order_id)
+    provider = gateway()
+    if row is None or row.status == "ended" or provider is None:
+        return None
+    if provider.provider != row.provider:
+        return None
+    try:
+        return provider.unpaid_invoice_url(row.subscription_id)
+    except GatewayError as error:
+        log.warning("subscription %s: invoice page not found: %s", row.subscription_id, error)
+        raise Busy(
+            _l("The payment provider could not be reached. Please try again in a moment.")
+        ) from error
 
 
 # --- reconcile -----------------------------------------------------------------------------------

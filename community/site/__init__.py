@@ -10,7 +10,6 @@ from community.core.navigation import NavEntry, add_navigation
 from community.site.views import bp
 
 NAVIGATION = (
-    NavEntry("site.join", _l("Join"), 40),
     NavEntry("site.donate", _l("Donate"), 50),
     NavEntry("site.donate", _l("Donate"), 40, place="footer"),
 )

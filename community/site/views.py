@@ -19,11 +19,6 @@ def home():
     )
 
 
-@bp.get("/join")
-def join():
-    return render_template("site/join.html")
-
-
 @bp.get("/donate")
 def donate():
     return render_template("site/donate.html")

@@ -28,7 +28,7 @@ from community.core.security import safe_next
 from community.core.urls import external_url
 from community.extensions import limiter
 from community.payments import services as payments
-from community.payments.documents import content_security_policy, render_html, render_pdf
+from community.payments.documents import response_for
 from community.sponsorship import codes, documents, services, years
 from community.sponsorship.forms import ActionForm, BuyForm, ContactForm, LogoForm, PartnerForm
 from community.sponsorship.logos import LOGO_CSP, check_logo
@@ -301,21 +301,7 @@ def _document(sponsorship_id: int, kind: str, *, pdf: bool):
         paper = documents.receipt_of(found, language)
     if paper is None:
         abort(404)
-    private = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
-    if pdf:
-        return Response(
-            render_pdf(paper),
-            mimetype="application/pdf",
-            headers={
-                **private,
-                "Content-Disposition": f'attachment; filename="{paper.number}.pdf"',
-            },
-        )
-    return Response(
-        render_html(paper),
-        mimetype="text/html",
-        headers={**private, "Content-Security-Policy": content_security_policy()},
-    )
+    return response_for(paper, pdf=pdf)
 
 
 @bp.post("/partners/sponsorships/<int:sponsorship_id>/pay")

@@ -169,3 +169,35 @@ def test_deleted_accounts_cannot_log_in(client, make_user):
     user = make_user(deleted_at=utcnow())
     response = submit(client, "/account/login", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 422
+
+
+def test_signing_up_from_a_page_brings_the_person_back_to_it_once_confirmed(client, mailbox):
+    """A visitor who signs up from a membership plan's page: the confirmation link, then the
+    sign-in, lead back to that page."""
+    signup_page = client.get("/account/signup?next=/join/student").get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/join/student"' in signup_page
+    assert "/account/login?next=/join/student" in signup_page  # "Already have an account?"
+    _sign_up(client, next="/join/student")
+    confirm_url = link_in(mailbox.last_to("hanako@example.com"), "/account/confirm/")
+    confirmed = client.get(confirm_url.removeprefix("http://localhost"))
+    assert confirmed.headers["Location"] == "/account/login?next=/join/student"
+    login_page = client.get(confirmed.headers["Location"]).get_data(as_text=True)
+    logged_in = submit(
+        client,
+        "/account/login?next=/join/student",
+        {"email": "hanako@example.com", "password": PASSWORD, "next": "/join/student"},
+    )
+    assert 'value="/join/student"' in login_page
+    assert logged_in.headers["Location"] == "/join/student"
+
+
+def test_a_confirmation_link_never_leads_to_another_site(client, mailbox):
+    for target in ("https://evil.example.com/", "//evil.example.com/x", "/\\evil.example.com"):
+        mailbox.clear()
+        db.session.rollback()
+        db.session.execute(db.delete(User))
+        db.session.commit()
+        _sign_up(client, next=target)
+        confirm_url = link_in(mailbox.last_to("hanako@example.com"), "/account/confirm/")
+        confirmed = client.get(confirm_url.removeprefix("http://localhost"))
+        assert confirmed.headers["Location"] == "/account/login"

@@ -104,6 +104,9 @@ class Site:
     sponsorship_invoiced: str
     sponsorship_paid: str
     tier_edit: str
+    membership_receipts: dict[str, str]  # language → the admin's own receipt
+    member_page: str
+    plan_edit: str
     admins: dict[str, str] = field(default_factory=dict)  # language → e-mail address
 
 
@@ -267,6 +270,7 @@ def site(live_server) -> Site:
         )
 
         sponsored = sponsorship_site(organiser, admins, free.slug)
+        members = membership_site(admins)
 
         def manage(registration) -> str:
             return f"/registrations/{registration.id}/{services.manage_token(registration)}"
@@ -286,6 +290,7 @@ def site(live_server) -> Site:
             checkout=urlsplit(checkout).path,
             order=f"/organiser/orders/{order.id}",
             **sponsored,
+            **members,
             admins=admins,
         )
 
@@ -296,6 +301,63 @@ def a_png_logo() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (240, 80), "#2d7d46").save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def membership_site(admins: dict[str, str]) -> dict[str, str]:
+    """Three plans (free, paid once a year, a yearly subscription, and a retired one); each admin
+    holds the paid one, bought in the sandbox, with its end near (so that its page offers the
+    renewal), and a former member has an expired membership."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from community.accounts.models import User
+    from community.core.db import db, utcnow
+    from community.membership import services
+    from community.payments import sandbox
+
+    def plan(slug, name_ja, name_en, price, renewal, position):
+        return services.create_plan(
+            services.PlanFields(
+                slug=slug,
+                name_ja=name_ja,
+                name_en=name_en,
+                description_ja=f"{name_ja}のご案内です。",
+                description_en=f"About the {name_en} plan.",
+                price_minor=price,
+                currency="JPY",
+                renewal=renewal,
+                benefits=("member_prices", "members_only"),
+                position=position,
+            )
+        )
+
+    plan("community", "コミュニティ会員", "Community", 0, "one_off", 0)
+    student = plan("student", "学生会員", "Student", 2000, "one_off", 1)
+    plan("individual", "個人会員", "Individual", 6000, "subscription", 2)
+    old = plan("founding", "創立会員", "Founding", 10000, "one_off", 3)
+    services.set_plan_status(old.id, "retired")
+    receipts = {}
+    first = None
+    for language, email in admins.items():
+        admin = db.session.scalar(select(User).where(User.email == email))
+        joined = services.join(admin, student.slug)
+        url = services.checkout_for(
+            joined.membership.id, admin, success_url="http://x/ok", cancel_url="http://x/no"
+        )
+        sandbox.pay(re.search(r"/checkout/([^/?#]+)", url).group(1))
+        db.session.commit()
+        membership = services.current_membership(admin)
+        services.set_end(membership, utcnow() + timedelta(days=20))
+        db.session.commit()
+        payment_id = next(e.payment_id for e in membership.history if e.payment_id)
+        receipts[language] = f"/membership/{membership.id}/receipts/{payment_id}"
+        first = first or membership
+    return {
+        "membership_receipts": receipts,
+        "member_page": f"/organiser/membership/members/{first.user_id}",
+        "plan_edit": f"/organiser/membership/plans/{student.id}/edit",
+    }
 
 
 def sponsorship_site(admin, admins: dict[str, str], event_slug: str) -> dict[str, str]:
@@ -427,6 +489,8 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
         ("partners", "/partners", 200),
         ("sponsors", "/sponsors", 200),
         ("join", "/join", 200),
+        ("join-plan", "/join/student", 200),
+        ("join-retired-plan", "/join/founding", 200),
         ("donate", "/donate", 200),
         ("login", "/account/login", 200),
         ("signup", "/account/signup", 200),
@@ -440,8 +504,9 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
     ]
 
 
-def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
-    """(name, path, expected status) of the account and organiser pages, for an admin."""
+def signed_in_pages(site: Site, language: str) -> list[tuple[str, str, int]]:
+    """(name, path, expected status) of the account and organiser pages, for the admin who
+    reads `language`."""
     free = site.free_event.removeprefix("/events/")
     paid = site.paid_event.removeprefix("/events/")
     return [
@@ -472,6 +537,15 @@ def signed_in_pages(site: Site) -> list[tuple[str, str, int]]:
         ("sponsorship-pipeline", "/organiser/sponsorship/", 200),
         ("tier-new", "/organiser/sponsorship/tiers/new", 200),
         ("tier-edit", site.tier_edit, 200),
+        ("membership", "/membership", 200),
+        ("membership-plan-held", "/join/student", 200),
+        ("membership-receipt", site.membership_receipts[language], 200),
+        ("membership-members", "/organiser/membership/members", 200),
+        ("membership-member", site.member_page, 200),
+        ("membership-plans", "/organiser/membership/plans", 200),
+        ("membership-plan-new", "/organiser/membership/plans/new", 200),
+        ("membership-plan-edit", site.plan_edit, 200),
+        ("membership-reports", "/organiser/membership/reports", 200),
     ]
 
 
@@ -486,6 +560,7 @@ SIGNED_IN_EMPTY_FORMS = [
     ("event-new-errors", "/organiser/events/new", "form.event-form"),
     ("partner-buy-errors", "/partners/buy", "main form[action$='/partners/buy']"),
     ("tier-new-errors", "/organiser/sponsorship/tiers/new", "main form"),
+    ("plan-new-errors", "/organiser/membership/plans/new", "main form"),
 ]
 
 
@@ -628,7 +703,7 @@ def test_every_page_passes_axe_in_both_languages_on_a_phone_and_a_desktop(
             sign_in(page, site.admins[language])
             assert page.locator("html").get_attribute("lang") == language
             auditor.check(page, language, "signed-in-welcome")
-            for name, path, status in signed_in_pages(site):
+            for name, path, status in signed_in_pages(site, language):
                 auditor.visit(page, language, name, path, status)
             for name, path, form in SIGNED_IN_EMPTY_FORMS:
                 auditor.submit_empty(page, language, name, path, form)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from community import DOMAINS
-from community.accounts.membership import is_member, membership_check
+from community.accounts.membership import has_benefit, is_member, membership_check
 from community.core.hooks import Hook
 from community.core.navigation import NavEntry, add_navigation, signed_in
 
@@ -73,12 +73,19 @@ def test_every_domain_package_is_in_domains_lowest_first_as_in_the_import_contra
     assert heights == sorted(heights)
 
 
-def test_nobody_is_a_member_until_a_check_says_so(app):
-    assert not is_member(None, "someone@example.com")
-    membership_check.register(app, "never", lambda user, email: False)
-    membership_check.register(app, "staff", lambda user, email: email.endswith("@example.org"))
-    assert not is_member(None, "someone@example.com")
-    assert is_member(None, "partner@example.org")
+def test_a_member_is_a_signed_in_person_whom_a_check_says_is_one(app, make_user):
+    someone, staff = make_user(), make_user(email="partner@example.org")
+    assert not is_member(someone)  # the membership domain's own check: no membership
+    membership_check.register(app, "never", lambda user, benefit: False)
+    membership_check.register(
+        app, "staff", lambda user, benefit: user.email.endswith("@example.org")
+    )
+    assert not is_member(someone)
+    assert is_member(staff)
+    assert has_benefit(staff, "member_prices")
+    # A guest is never a member, whatever address they type.
+    assert not is_member(None, "partner@example.org")
+    assert not has_benefit(None, "member_prices")
 
 
 def _labels(client) -> list[str]:
@@ -99,6 +106,7 @@ def test_the_main_menu_shows_each_person_their_entries_in_the_domains_positions(
         *public,
         "Organiser",
         "Sponsorship",
+        "Members",
         "Orders",
         "People",
         "My account",
@@ -115,6 +123,7 @@ def test_the_footer_lists_the_pages_the_domains_put_there(client):
         "/calendar",
         "/partners",
         "/sponsors",
+        "/join",
         "/donate",
     ]
 

@@ -79,7 +79,7 @@ HOSTILE_FIELD_VALUES = [
 # list complete.
 QUERY_PARAMETERS = [
     "category", "code", "format", "from", "kind", "lang", "language", "next", "page", "paid",
-    "partner", "per_page", "purpose", "q", "status", "ticket_type", "tier", "to",
+    "partner", "per_page", "plan", "purpose", "q", "status", "ticket_type", "tier", "to",
 ]  # fmt: skip
 
 
@@ -244,6 +244,24 @@ def world(hostile_app, make_user, make_event, organiser, register):
     order = db.session.scalars(
         select(Order).where(Order.status == "paid").order_by(Order.id)
     ).first()
+    # A free membership plan whose address name is the free event's slug (the walk gives every
+    # <slug> the same valid value), which the admin holds, and a paid one.
+    from community.membership import services as membership
+
+    plan = membership.create_plan(
+        membership.PlanFields(
+            slug=free.slug,
+            name_ja="無料",
+            name_en="Free",
+            description_ja="",
+            description_en="",
+            price_minor=0,
+            currency="JPY",
+            renewal="one_off",
+            benefits=("member_prices",),
+        )
+    )
+    held = membership.join(admin, plan.slug).membership
     return {
         "admin": admin,
         "organiser": organiser,
@@ -253,6 +271,8 @@ def world(hostile_app, make_user, make_event, organiser, register):
         "manage_token": services.manage_token(registration),
         "order": order,
         "checkout_path": checkout.path,
+        "plan": plan,
+        "membership": held,
     }
 
 
@@ -267,6 +287,9 @@ def _valid_arguments(world) -> dict[str, str]:
         "name": "events",
         "session_id": world["checkout_path"].rsplit("/", 1)[-1],
         "filename": "css/site.css",
+        "plan_id": str(world["plan"].id),
+        "membership_id": str(world["membership"].id),
+        "payment_id": "1",
     }
 
 

@@ -313,18 +313,23 @@ def test_answers_are_stored_with_the_registration(make_event, register):
     assert stored == {company.id: "ACME", topics.id: '["ai", "web"]'}
 
 
-def test_members_only_tickets_need_a_member(app, make_event, register):
+def test_members_only_tickets_need_a_signed_in_member(app, make_event, register, make_user):
     event = make_event(
         tickets=[TicketTypeData(slug="members", name_en="Members", members_only=True)]
     )
+    member = make_user(email="guest2@example.com")
     with pytest.raises(DomainError) as refused:
         register(event, 1)
     assert refused.value.field == "ticket_type"
-    membership_check.register(app, "test", lambda user, email: email == "guest2@example.com")
-    assert register(event, 2).status == "confirmed"
+    assert "/join" in str(refused.value)  # the message says where to become a member
+    membership_check.register(app, "test", lambda user, benefit: user.id == member.id)
+    # The member's address typed by a guest gives nothing; the member signed in does.
+    with pytest.raises(DomainError):
+        register(event, 2)
+    assert register(event, 2, user=member).status == "confirmed"
 
 
-def test_members_pay_the_member_price(app, make_event, register):
+def test_members_pay_the_member_price(app, make_event, register, make_user):
     event = make_event(
         tickets=[
             TicketTypeData(
@@ -332,8 +337,9 @@ def test_members_pay_the_member_price(app, make_event, register):
             )
         ]
     )
-    membership_check.register(app, "test", lambda user, email: email == "guest1@example.com")
-    assert register(event, 1).price_minor == 2000
+    member = make_user(email="guest1@example.com")
+    membership_check.register(app, "test", lambda user, benefit: user.id == member.id)
+    assert register(event, 1, user=member).price_minor == 2000
     assert register(event, 2).price_minor == 3000
 
 

@@ -7,9 +7,9 @@ unknown-parameter refusals and idempotency keys. Tests drive what happens on Str
 (`complete`, `async_result`, `expire`, `tamper`, `settle_refund`, subscription renewals) and every
 such change produces the event Stripe would send, delivered with a correct `Stripe-Signature` to a
 URL on 127.0.0.1 or to a callable (a Flask test client). Deliveries can be held, reordered,
-repeated or sent concurrently; requests can be made to fail or hang. Its hosted pages (Checkout at
-/pay/…, a charge's receipt at /receipts/payment/…) are served on its own address. The app's code
-is not mocked; nothing here imports the app.
+repeated or sent concurrently; requests can be made to fail or hang. Its hosted pages (Checkout
+at /pay/…, a charge's receipt at /receipts/payment/…, an invoice's page at /invoices/…) are
+served on its own address. The app's code is not mocked; nothing here imports the app.
 """
 
 from __future__ import annotations
@@ -1030,9 +1030,10 @@ class FakeStripe:
         items = subscription["items"]["data"]
         amount = sum(item["price"]["unit_amount"] * item["quantity"] for item in items)
         customer = self._objects[subscription["customer"]]
+        invoice_id = _new_id("invoice")
         invoice = self._store(
             {
-                "id": _new_id("invoice"),
+                "id": invoice_id,
                 "object": "invoice",
                 "amount_due": amount,
                 "amount_paid": 0,
@@ -1043,6 +1044,9 @@ class FakeStripe:
                 "currency": subscription["currency"],
                 "customer": subscription["customer"],
                 "customer_email": customer["email"],
+                # As on Stripe, a hosted page where the customer pays the invoice (with another
+                # card, after a failed renewal), here on the fake's own address.
+                "hosted_invoice_url": f"{self.url}/invoices/{invoice_id}",
                 "livemode": False,
                 "metadata": {},
                 # Since API version 2025-03-31 the subscription is under parent, not on the invoice.
@@ -1155,6 +1159,8 @@ class FakeStripe:
             return self._pay_page(method, parts.path.removeprefix("/pay/"), body)
         if parts.path.startswith("/receipts/payment/"):
             return self._receipt_page(method, parts.path)
+        if parts.path.startswith("/invoices/"):
+            return self._invoice_page(method, parts.path.removeprefix("/invoices/"))
         record = RecordedRequest(method, parts.path, {}, headers)
         with self._lock:
             self._requests.append(record)
@@ -1916,6 +1922,23 @@ class FakeStripe:
             "<h1>Receipt (test mode)</h1>"
             f"<p id=amount>{charge['amount']} {html.escape(charge['currency'])}</p>"
             f"<p id=refunded>{charge['amount_refunded']} refunded</p></body></html>"
+        )
+        return _Answer(200, page.encode("utf-8"), content_type="text/html; charset=utf-8")
+
+    def _invoice_page(self, method: str, invoice_id: str) -> _Answer:
+        """Stands in for Stripe's hosted invoice page: what is due, and whether it is paid."""
+        if method != "GET":
+            return _Answer(405, b"Method not allowed", content_type="text/plain")
+        with self._lock:
+            invoice = self._objects.get(invoice_id)
+            invoice = copy.deepcopy(invoice) if invoice is not None else None
+        if invoice is None or invoice["object"] != "invoice":
+            return _Answer(404, b"No such invoice", content_type="text/plain")
+        page = (
+            "<!doctype html><html><head><title>Fake Stripe invoice</title></head><body>"
+            "<h1>Invoice (test mode)</h1>"
+            f"<p id=amount>{invoice['amount_due']} {html.escape(invoice['currency'])}</p>"
+            f"<p id=status>{html.escape(invoice['status'])}</p></body></html>"
         )
         return _Answer(200, page.encode("utf-8"), content_type="text/html; charset=utf-8")
 

@@ -17,12 +17,17 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
+from community.accounts.models import User
 from community.core.db import db, utcnow
 from community.core.errors import Busy, DomainError
+from community.core.i18n import current_language
+from community.core.money import format_money
 from community.core.urls import external_url
+from community.events.facts import facts_of
 from community.events.links import manage_token
 from community.events.models import Registration
 from community.events.notify import MoneyNews, tell_refund
+from community.events.offers import MembersOnly, join_url, price_for
 from community.events.services.engine import (
     let_go,
     promote_waiting,
@@ -34,6 +39,7 @@ from community.payments import services as payments
 __all__ = [
     "HoldExpired",
     "PaidTicket",
+    "PriceChanged",
     "RefundLine",
     "TicketMoney",
     "checkout_for_registration",
@@ -61,6 +67,15 @@ HOLD_EXPIRED_MESSAGE = _l(
     "waiting list there."
 )
 
+
+class PriceChanged(DomainError):
+    """What the person pays has changed since they registered (their membership ended, or
+    began): the new price is recorded, and they are told before they pay it."""
+
+    code = "price_changed"
+    http_status = 409
+
+
 # Stripe refuses a Checkout Session that expires sooner than 30 minutes after it is made.
 SHORTEST_CHECKOUT = timedelta(minutes=31)
 
@@ -75,6 +90,8 @@ def checkout_for_registration(registration_id: int, *, success_url: str, cancel_
     registration = db.session.get(Registration, registration_id)
     if registration is not None and _hold_ran_out(registration, moment):
         _release_overdue_hold(registration_id)
+    elif registration is not None:
+        _price_again(registration)
     with registration_under_lock(registration_id) as registration:
         if registration.event.status == "cancelled":
             raise DomainError(_l("This event is cancelled: there is nothing to pay."))
@@ -108,6 +125,68 @@ def checkout_for_registration(registration_id: int, *, success_url: str, cancel_
     except DomainError:
         _release_after_failed_checkout(registration_id)
         raise
+
+
+def _price_again(registration: Registration) -> None:
+    """The price is asked again when the payment is made: a member's price, or a members-only
+    ticket, holds only while the membership does. A price that changed is recorded (the old
+    checkout closed at Stripe first) and PriceChanged tells the person before they pay; a
+    members-only ticket whose holder is no longer a member is not paid (the hold stays until
+    it runs out, so that they can renew first). A voucher's price was the voucher's to give and
+    stays; a new price of nothing is left to the organisers (the place is not given for free
+    behind their back)."""
+    if registration.status not in ("awaiting_payment", "offered") or registration.voucher_kind:
+        return
+    event = facts_of(registration.event.slug)
+    ticket = next(
+        (t for t in (event.ticket_types if event else ()) if t.id == registration.ticket_type_id),
+        None,
+    )
+    if ticket is None:
+        return
+    user = db.session.get(User, registration.user_id) if registration.user_id else None
+    try:
+        price = price_for(event, ticket, user, registration.email)
+    except MembersOnly as error:
+        where = join_url()
+        raise MembersOnly(
+            _l(
+                "This ticket is for members only, and your membership has ended. Renew it at "
+                "%(url)s, then pay here before your place is released.",
+                url=where,
+            )
+            if where
+            else error.message,
+            field="ticket_type",
+        ) from error
+    if price == registration.price_minor or price == 0:
+        return
+    outcome = payments.close_checkouts("ticket", str(registration.id))
+    if outcome == "paid":
+        return  # paid meanwhile, at the price it was opened with: now confirmed
+    if outcome != "closed":
+        raise Busy(
+            _l(
+                "The payment provider could not be reached to close your payment page, so "
+                "nothing has changed. Please try again in a moment."
+            )
+        )
+    with registration_under_lock(registration.id) as locked:
+        if locked.status not in ("awaiting_payment", "offered"):
+            return
+        earlier = locked.price_minor
+        locked.price_minor = price
+        currency = locked.currency
+    language = current_language()
+    raise PriceChanged(
+        _l(
+            "The price of your ticket is now %(price)s instead of %(earlier)s, because your "
+            "membership has changed since you registered. Press the button again to pay the "
+            "new price.",
+            price=format_money(price, currency, language),
+            earlier=format_money(earlier, currency, language),
+        )
+    )
 
 
 def _hold_ran_out(registration: Registration, moment) -> bool:
