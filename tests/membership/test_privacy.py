@@ -122,6 +122,8 @@ def test_deleting_the_account_asks_stripe_to_stop_its_subscription_after_the_com
     # Stripe's own word on it later changes nothing, and a renewal Stripe would still charge
     # by mistake does not bring the membership back.
     stripe_delivers.flush()
+    stripe_delivers.renew_subscription(subscription_id)
+    assert fresh(membership).status == "cancelled"
     assert kinds(membership) == ["joined", "cancelled"]
     assert mailbox.messages == []
 
