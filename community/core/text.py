@@ -166,3 +166,10 @@ def spreadsheet_cell(value: str) -> str:
     """What people typed, safe in a CSV cell: one starting with = + - @ (or a tab or CR) would
     run as a formula in a spreadsheet (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def contains_pattern(search: str) -> str:
+    """A LIKE pattern (with `escape="\\"`) for text containing `search`, lower-cased: a search
+    for "_" or "%" means those characters, not LIKE's wildcards."""
+    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

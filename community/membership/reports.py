@@ -24,8 +24,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 from community.accounts.models import User
 from community.core.dates import zone
 from community.core.db import db, utcnow
-from community.core.pagination import page_number
-from community.core.text import SEARCH_MAX, search_term, spreadsheet_cell
+from community.core.pagination import Page, page_number
+from community.core.text import SEARCH_MAX, contains_pattern, search_term, spreadsheet_cell
 from community.core.urls import MAX_ID
 from community.membership.models import (
     BENEFITING,
@@ -134,7 +134,7 @@ class MemberFilters:
         if self.status:
             conditions.append(Membership.status == self.status)
         if self.search:
-            pattern = _contains(self.search)
+            pattern = contains_pattern(self.search)
             conditions.append(
                 or_(
                     func.lower(User.name).like(pattern, escape="\\"),
@@ -144,30 +144,8 @@ class MemberFilters:
         return conditions
 
 
-def _contains(search: str) -> str:
-    # A search for "_" or "%" means those characters, not LIKE's wildcards.
-    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-@dataclass(frozen=True)
-class MemberPage:
-    items: list[Membership]
-    number: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+# One page of the list (core/pagination.Page).
+MemberPage = Page
 
 
 def _memberships(conditions):

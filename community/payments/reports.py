@@ -24,8 +24,8 @@ from sqlalchemy.orm import selectinload
 from community.core.dates import zone
 from community.core.db import db
 from community.core.money import format_money
-from community.core.pagination import page_number
-from community.core.text import SEARCH_MAX, search_term, spreadsheet_cell
+from community.core.pagination import Page, page_number
+from community.core.text import SEARCH_MAX, contains_pattern, search_term, spreadsheet_cell
 from community.payments.models import ORDER_STATUSES, Order, WebhookEvent
 from community.payments.visibility import purpose_label, registered_purposes, visible_orders
 
@@ -161,7 +161,7 @@ class OrderFilters:
             conditions.append(Order.created_at < _local_midnight(self.created_to + timedelta(1)))
         if self.search:
             conditions.append(
-                func.lower(Order.buyer_email).like(_contains(self.search), escape="\\")
+                func.lower(Order.buyer_email).like(contains_pattern(self.search), escape="\\")
             )
         return conditions
 
@@ -170,33 +170,11 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone())
 
 
-def _contains(search: str) -> str:
-    # A search for "_" or "%" means those characters, not LIKE's wildcards.
-    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 # --- the list ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OrderPage:
-    items: list[Order]
-    number: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
+# One page of the list (core/pagination.Page).
+OrderPage = Page
 
 
 def order_purposes(viewer: User) -> list[str]:

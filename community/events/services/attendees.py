@@ -34,6 +34,7 @@ from community.core.text import (
     SHORT_SLUG_MAX,
     SUBJECT_MAX,
     TICKET_CODE_MAX,
+    contains_pattern,
     is_clean_text,
     is_single_line,
     search_term,
@@ -114,7 +115,7 @@ def attendees(event: Event, filters: AttendeeFilters = AttendeeFilters()) -> lis
             TicketType.slug == filters.ticket_type
         )
     if filters.search:
-        pattern = _contains(filters.search)
+        pattern = contains_pattern(filters.search)
         query = query.where(
             or_(
                 func.lower(Registration.name).like(pattern, escape="\\"),
@@ -127,12 +128,6 @@ def attendees(event: Event, filters: AttendeeFilters = AttendeeFilters()) -> lis
 def clean_search(text: str | None) -> str:
     """A search term as typed, without control characters."""
     return search_term(text)
-
-
-def _contains(search: str) -> str:
-    # A search for "_" or "%" means those characters, not LIKE's wildcards.
-    escaped = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def registration_of(event: Event, registration_id: int) -> Registration | None:
@@ -416,7 +411,7 @@ def check_in_candidates(event: Event, search: str, limit: int = 50) -> list[Regi
     search = clean_search(search)[:SEARCH_MAX]
     if not search:
         return []
-    pattern = _contains(search)
+    pattern = contains_pattern(search)
     query = (
         select(Registration)
         .where(
