@@ -47,6 +47,7 @@ DOMAINS = (
     "community.events",
     "community.sponsorship",
     "community.membership",
+    "community.donations",
     "community.calendar",
     "community.site",
     "community.api",

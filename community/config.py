@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from community.core.money import is_known_currency
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -43,6 +45,17 @@ def _int(value: str | None, default: int) -> int:
 def _origins(value: str | None) -> tuple[str, ...]:
     """Comma-separated origins (scheme://host[:port]); a trailing slash is forgiven."""
     return tuple(part.strip().rstrip("/") for part in (value or "").split(",") if part.strip())
+
+
+def _codes(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().upper() for part in value.split(",") if part.strip())
+
+
+def _amounts(value: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        return ()
 
 
 def _local_address(env: dict[str, str]) -> str:
@@ -118,6 +131,13 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "MEMBERSHIP_GRACE_DAYS": _int(env.get("MEMBERSHIP_GRACE_DAYS"), 14),
         # The consumption tax (percent) included in membership prices, as their receipts show it.
         "MEMBERSHIP_TAX_RATE": _int(env.get("MEMBERSHIP_TAX_RATE"), 10),
+        # The currencies a gift may be made in (the first is the default), the smallest and
+        # largest gift (in yen: other currencies' limits are the same number of major units),
+        # and the amounts /donate suggests.
+        "DONATION_CURRENCIES": _codes(env.get("DONATION_CURRENCIES") or "JPY"),
+        "DONATION_MINIMUM": _int(env.get("DONATION_MINIMUM"), 500),
+        "DONATION_MAXIMUM": _int(env.get("DONATION_MAXIMUM"), 1_000_000),
+        "DONATION_SUGGESTED": _amounts(env.get("DONATION_SUGGESTED") or "1000,3000,5000,10000"),
         "PAGE_CACHE_SECONDS": _int(env.get("PAGE_CACHE_SECONDS"), 2),
         "UPLOAD_DIR": env.get("UPLOAD_DIR") or str(INSTANCE_PATH / "uploads"),
         # Sites whose pages may read the public JSON API from the browser (exact origins).
@@ -164,6 +184,22 @@ def build_config(overrides: dict | None = None, environ: dict[str, str] | None =
     return config
 
 
+def check_donations(config: dict) -> None:
+    """Gifts' limits that Stripe and the forms can honour: known currencies, a minimum no lower
+    than Stripe's smallest charge (¥50), a maximum above it, suggestions between the two."""
+    currencies = config.get("DONATION_CURRENCIES") or ("JPY",)
+    if not all(is_known_currency(code) for code in currencies):
+        raise ConfigurationError("DONATION_CURRENCIES holds a currency code that is not known")
+    minimum = config.get("DONATION_MINIMUM", 500)
+    maximum = config.get("DONATION_MAXIMUM", 1_000_000)
+    if not 50 <= minimum < maximum <= 99_999_999:
+        raise ConfigurationError(
+            "DONATION_MINIMUM must be at least 50 and below DONATION_MAXIMUM (at most 99999999)"
+        )
+    if not all(minimum <= amount <= maximum for amount in config.get("DONATION_SUGGESTED", ())):
+        raise ConfigurationError("DONATION_SUGGESTED must be whole amounts between the limits")
+
+
 def check_production(config: dict) -> None:
     """Refuse an unknown COMMUNITY_ENV; in production, refuse what would be unsafe there, one
     reason at a time, in one line."""
@@ -184,6 +220,7 @@ def check_production(config: dict) -> None:
         raise ConfigurationError("MEMBERSHIP_GRACE_DAYS must be from 0 to 365 days")
     if config.get("MEMBERSHIP_TAX_RATE", 10) not in (0, 8, 10):
         raise ConfigurationError("MEMBERSHIP_TAX_RATE must be 0, 8 or 10 (percent)")
+    check_donations(config)
     if environment != "production":
         return
     secret = (config.get("SECRET_KEY") or "").strip()

@@ -1,6 +1,6 @@
 """Demo data for `make run`: an organiser, an admin, a member, events in both languages,
-sponsorship's tiers and partners (sponsorship/demo.py) and membership's plans, the member holding
-the free one (membership/demo.py).
+sponsorship's tiers and partners (sponsorship/demo.py), membership's plans, the member holding
+the free one (membership/demo.py), and donations' campaigns and gifts (donations/demo.py).
 
 Idempotent: every row is looked up by its natural key first, so a second run changes nothing.
 """
@@ -16,6 +16,7 @@ from werkzeug.security import generate_password_hash
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
+from community.donations import demo as donations_demo
 from community.events.models import Category, Event, Question, Registration, TicketType
 from community.membership import demo as membership_demo
 from community.sponsorship import demo as sponsorship_demo
@@ -274,4 +275,5 @@ def seed_demo() -> bool:
 
     created |= sponsorship_demo.seed(partner_contact)
     created |= membership_demo.seed(demo_member)
+    created |= donations_demo.seed()
     return created

@@ -69,7 +69,9 @@ __all__ = [
 
 INVOICE = "invoice"
 RECEIPT = "receipt"
-KINDS = (INVOICE, RECEIPT)
+# What was received over a period (a donor's gifts of a calendar year): numbered by the caller.
+STATEMENT = "statement"
+KINDS = (INVOICE, RECEIPT, STATEMENT)
 LANGUAGES = ("ja", "en")
 INVOICE_SERIES = "INV"
 RECEIPT_SERIES = "RCP"
@@ -394,6 +396,9 @@ class Document:
     payment_method: str | None = None
     received_for: str = ""
     note: str = ""
+    # A statement's period (both days included).
+    period_start: date | None = None
+    period_end: date | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -413,7 +418,16 @@ class Document:
         _set(self, "payment_method", _line_text(self.payment_method) or None)
         _set(self, "received_for", _line_text(self.received_for))
         _set(self, "note", _block_text(self.note))
-        if self.kind == INVOICE:
+        if self.kind == STATEMENT:
+            if self.period_start is None or self.period_end is None:
+                raise ValueError("a statement needs the first and last day of its period")
+            if self.period_start > self.period_end:
+                raise ValueError("a statement's period cannot end before it starts")
+            if self.issued_on < self.period_start:
+                raise ValueError("a statement cannot be issued before its period starts")
+            if not self.payment_method:
+                raise ValueError("a statement needs how the money was paid")
+        elif self.kind == INVOICE:
             if self.due_on is None or not self.bank_account:
                 raise ValueError("an invoice needs its due date and the bank account to pay into")
             if self.due_on < self.issued_on:
@@ -448,6 +462,11 @@ class Document:
     @property
     def has_reduced_rate(self) -> bool:
         return any(line.reduced for line in self.lines)
+
+    @property
+    def is_untaxed(self) -> bool:
+        """Every line outside consumption tax (gifts): no tax to show."""
+        return all(line.tax_rate == 0 for line in self.lines)
 
     @property
     def is_qualified_invoice(self) -> bool:
@@ -519,6 +538,44 @@ def build_receipt(
         payment_method=payment_method,
         received_for=received_for,
         note=note,
+    )
+
+
+def build_statement(
+    *,
+    number: str,
+    issuer: Issuer,
+    buyer: Party,
+    lines: Iterable[Line],
+    currency: str,
+    language: str,
+    issued_on: date,
+    period_start: date,
+    period_end: date,
+    payment_method: str = "card",
+    received_for: str = "",
+    note: str = "",
+) -> Document:
+    """A statement of what was received from `buyer` from `period_start` to `period_end`, one
+    line for each payment (its day in the description)."""
+    lines = tuple(lines)
+    return Document(
+        kind=STATEMENT,
+        number=number,
+        language=language,
+        issued_on=issued_on,
+        supplied_on=period_end,
+        currency=currency,
+        issuer=issuer,
+        buyer=buyer,
+        lines=lines,
+        prices_include_tax=True,
+        paid_on=period_end,
+        payment_method=payment_method,
+        received_for=received_for,
+        note=note,
+        period_start=period_start,
+        period_end=period_end,
     )
 
 

@@ -75,6 +75,10 @@ class SubscriptionData:
     current_period_end: datetime | None
     cancel_at_period_end: bool
     metadata: dict = field(default_factory=dict)
+    # Collection paused (Stripe's pause_collection is set): its invoices are not charged.
+    paused: bool = False
+    # What each invoice charges now: its items' prices (None when Stripe did not say).
+    amount_minor: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,13 +173,29 @@ def subscription_from_event_object(data: dict) -> SubscriptionData:
     end = max((value for value in ends if value), default=None) or _integer(
         data, "current_period_end"
     )
+    pause = data.get("pause_collection")
+    if pause is not None and not isinstance(pause, dict):
+        raise MalformedEvent("pause_collection is not an object")
     return SubscriptionData(
         id=_text(data, "id", required=True),
         status=_text(data, "status") or "",
         current_period_end=_time(end),
         cancel_at_period_end=data.get("cancel_at_period_end") is True,
         metadata=_metadata(data.get("metadata")),
+        paused=bool(pause),
+        amount_minor=_items_amount(items),
     )
+
+
+def _items_amount(items: list[dict]) -> int | None:
+    amounts = []
+    for item in items:
+        price = _object(item, "price")
+        unit = _integer(price, "unit_amount")
+        if unit is None:
+            return None
+        amounts.append(unit * (_integer(item, "quantity") or 1))
+    return sum(amounts) if amounts else None
 
 
 def invoice_from_event_object(data: dict) -> InvoiceData:
@@ -328,6 +348,56 @@ class StripeGateway:
             subscription_id,
             {"cancel_at_period_end": not renew},
         )
+        return subscription_from_event_object(subscription.to_dict())
+
+    def change_amount(
+        self, subscription_id: str, *, amount_minor: int, currency: str, idempotency_key: str
+    ) -> SubscriptionData:
+        """Charge `amount_minor` from the next invoice on: the subscription's item gets a new
+        price of the same product and interval, without proration (nothing is charged now)."""
+        current = self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
+        items = _object(current, "items").get("data") or []
+        if not items or not isinstance(items[0], dict):
+            raise GatewayError(f"subscription {subscription_id} has no item", transient=False)
+        item = items[0]
+        price = _object(item, "price")
+        recurring = _object(price, "recurring")
+        product = _id_of(price.get("product"))
+        if not product:
+            raise GatewayError(f"subscription {subscription_id}: no product", transient=False)
+        subscription = self._call(
+            self.client.v1.subscriptions.update,
+            subscription_id,
+            {
+                "items": [
+                    {
+                        "id": item["id"],
+                        "price_data": {
+                            "currency": currency.lower(),
+                            "product": product,
+                            "unit_amount": amount_minor,
+                            "recurring": {"interval": recurring.get("interval") or "month"},
+                        },
+                    }
+                ],
+                "proration_behavior": "none",
+            },
+            {"idempotency_key": idempotency_key},
+        )
+        return subscription_from_event_object(subscription.to_dict())
+
+    def set_paused(self, subscription_id: str, *, paused: bool) -> SubscriptionData:
+        """Pause collection (its invoices are voided, nothing is charged) or resume it."""
+        subscription = self._call(
+            self.client.v1.subscriptions.update,
+            subscription_id,
+            {"pause_collection": {"behavior": "void"} if paused else ""},
+        )
+        return subscription_from_event_object(subscription.to_dict())
+
+    def cancel_now(self, subscription_id: str) -> SubscriptionData:
+        """End the subscription at once: nothing more is charged, nothing paid is refunded."""
+        subscription = self._call(self.client.v1.subscriptions.cancel, subscription_id)
         return subscription_from_event_object(subscription.to_dict())
 
     def unpaid_invoice_url(self, subscription_id: str) -> str | None:

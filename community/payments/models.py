@@ -296,6 +296,7 @@ class Subscription(db.Model):
         UniqueConstraint(
             "provider", "subscription_id", name="uq_subscriptions_provider_subscription_id"
         ),
+        CheckConstraint("amount_minor IS NULL OR amount_minor > 0", name="amount_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,11 +309,20 @@ class Subscription(db.Model):
     )
     current_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What each invoice from now on charges, once changed after the checkout (None: the order's
+    # amount), and whether collection is paused at the provider (no invoice is charged).
+    amount_minor: Mapped[int | None] = mapped_column(Integer)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="subscriptions")
+
+    @property
+    def charge_minor(self) -> int:
+        """What the next invoice charges."""
+        return self.amount_minor or self.order.amount_minor
 
     def transition(self, new_status: str, moment: datetime) -> None:
         _check_move(self, SUBSCRIPTION_TRANSITIONS, new_status)

@@ -360,6 +360,21 @@ class SandboxGateway:
     def set_renewal(self, subscription_id: str, *, renew: bool) -> SubscriptionData:
         """The sandbox's subscriptions renew only in the ledger's word: the change is answered
         as Stripe would answer it, and the caller records it (no event follows)."""
+        return self._answer(subscription_id, cancel_at_period_end=not renew)
+
+    def change_amount(
+        self, subscription_id: str, *, amount_minor: int, currency: str, idempotency_key: str
+    ) -> SubscriptionData:
+        return self._answer(subscription_id, amount_minor=amount_minor)
+
+    def set_paused(self, subscription_id: str, *, paused: bool) -> SubscriptionData:
+        return self._answer(subscription_id, paused=paused)
+
+    def cancel_now(self, subscription_id: str) -> SubscriptionData:
+        return self._answer(subscription_id, status="canceled")
+
+    def _answer(self, subscription_id: str, **changes) -> SubscriptionData:
+        """The subscription as Stripe would answer after `changes` (the caller records them)."""
         with _stripe_side():
             row = db.session.scalar(
                 select(Subscription).where(
@@ -369,12 +384,15 @@ class SandboxGateway:
             )
             if row is None or row.status == "ended":
                 raise GatewayError(f"No such subscription: '{subscription_id}'", transient=False)
-            return SubscriptionData(
-                id=subscription_id,
-                status="past_due" if row.status == "past_due" else "active",
-                current_period_end=row.current_period_end,
-                cancel_at_period_end=not renew,
-            )
+            current = {
+                "id": subscription_id,
+                "status": "past_due" if row.status == "past_due" else "active",
+                "current_period_end": row.current_period_end,
+                "cancel_at_period_end": row.cancel_at_period_end,
+                "paused": row.paused,
+                "amount_minor": row.charge_minor,
+            }
+            return SubscriptionData(**{**current, **changes})
 
     def unpaid_invoice_url(self, subscription_id: str) -> str | None:
         # No card is charged again in the sandbox: nothing is ever owed.

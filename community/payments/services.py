@@ -75,6 +75,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "apply_event",
+    "cancel_subscription",
+    "change_subscription_amount",
     "close_checkouts",
     "gateway",
     "issue_invoice",
@@ -83,6 +85,7 @@ __all__ = [
     "order_by_id",
     "orders_for",
     "paid_order_for",
+    "pause_subscription",
     "reconcile",
     "record_bank_transfer",
     "record_payment",
@@ -1173,16 +1176,21 @@ def _subscription_event(
         row.transition("ended", moment)
         _tell_subscription(order, row, "ended")
         return "ended", order.id
-    was = (row.status, row.current_period_end, row.cancel_at_period_end)
+    was = (row.current_period_end, *_news_of(row))
     if status is not None and status != row.status:
         row.transition(status, moment)
     if subscription.current_period_end is not None:
         row.current_period_end = subscription.current_period_end
     row.cancel_at_period_end = subscription.cancel_at_period_end
-    if (row.status, row.current_period_end, row.cancel_at_period_end) == was:
-        return "unchanged", order.id  # told already (a renewal, a failed charge)
+    row.paused = subscription.paused
+    if subscription.amount_minor is not None:
+        row.amount_minor = (
+            None if subscription.amount_minor == order.amount_minor else subscription.amount_minor
+        )
+    if (row.current_period_end, *_news_of(row)) == was:
+        return "unchanged", order.id  # told already (a renewal, a failed charge, our change)
     row.updated_at = moment
-    if row.status == "past_due" and was[0] != "past_due":
+    if row.status == "past_due" and was[1] != "past_due":
         _tell_subscription(order, row, "past_due")
         return "past due", order.id
     _tell_subscription(order, row, "changed")
@@ -1196,36 +1204,120 @@ def subscription_of(order_id: int) -> Subscription | None:
     )
 
 
-def set_subscription_renewal(order_id: int, *, renew: bool) -> Subscription:
-    """Stop (or resume) the renewal of the order's subscription at the provider, then record it
-    and tell the purpose's handler (`changed`) at once; the provider's own event about it later
-    finds nothing to change. Refuses, changing nothing, when the provider cannot be asked."""
+NOT_REACHED = _l(
+    "The payment provider could not be reached, so nothing has changed. Please try again in a "
+    "moment."
+)
+SUBSCRIPTION_ENDED = _l("This subscription has ended: there is nothing to change.")
+
+
+def _ask_about_subscription(order_id: int, ask, what: str) -> tuple[Subscription, SubscriptionData]:
+    """Ask the provider to change the order's subscription (`ask(provider, subscription_id)`),
+    outside any transaction: its answer is what the caller then records. Refuses, changing
+    nothing, when the subscription has ended or the provider cannot be asked."""
     row = subscription_of(order_id)
     if row is None or row.status == "ended":
-        raise DomainError(_l("This subscription has ended: there is nothing to renew."))
+        raise DomainError(SUBSCRIPTION_ENDED)
     provider = gateway()
     if provider is None or provider.provider != row.provider:
         raise Busy(_l("The payment provider cannot be reached right now. Please try again later."))
     try:
-        answer = provider.set_renewal(row.subscription_id, renew=renew)
+        return row, ask(provider, row.subscription_id)
     except GatewayError as error:
-        log.warning("subscription %s: renewal not changed: %s", row.subscription_id, error)
-        raise Busy(
-            _l(
-                "The payment provider could not be reached, so nothing has changed. Please try "
-                "again in a moment."
-            )
-        ) from error
+        log.warning("subscription %s: %s not changed: %s", row.subscription_id, what, error)
+        raise Busy(NOT_REACHED) from error
+
+
+def _record_answer(order_id: int, row_id: int, answer: SubscriptionData) -> Subscription:
+    """Record what the provider answered to our own change, under the order's lock, and tell
+    the purpose's handler (`changed`, or `ended`) at once; the provider's own event about it
+    later finds nothing to change."""
     with write_transaction():
         order = _lock_order(order_id)
-        row = db.session.get(Subscription, row.id, populate_existing=True)
-        if row.status != "ended" and row.cancel_at_period_end != answer.cancel_at_period_end:
+        row = db.session.get(Subscription, row_id, populate_existing=True)
+        if row.status == "ended":
+            return row
+        moment = utcnow()
+        if SUBSCRIPTION_STATUS_OF.get(answer.status) == "ended":
             row.cancel_at_period_end = answer.cancel_at_period_end
-            if answer.current_period_end is not None:
-                row.current_period_end = answer.current_period_end
-            row.updated_at = utcnow()
+            row.transition("ended", moment)
+            _tell_subscription(order, row, "ended")
+            return row
+        was = _news_of(row)
+        row.cancel_at_period_end = answer.cancel_at_period_end
+        row.paused = answer.paused
+        if answer.amount_minor is not None:
+            row.amount_minor = (
+                None if answer.amount_minor == order.amount_minor else (answer.amount_minor)
+            )
+        if answer.current_period_end is not None:
+            row.current_period_end = answer.current_period_end
+        if _news_of(row) != was:
+            row.updated_at = moment
             _tell_subscription(order, row, "changed")
     return row
+
+
+def _news_of(row: Subscription) -> tuple:
+    """What a purpose is told of when it changes (the period's end moves with renewals)."""
+    return (row.status, row.cancel_at_period_end, row.paused, row.amount_minor)
+
+
+def set_subscription_renewal(order_id: int, *, renew: bool) -> Subscription:
+    """Stop (or resume) the renewal of the order's subscription at the provider: it then ends at
+    its period's end. Recorded from the provider's answer (see `_record_answer`)."""
+    row, answer = _ask_about_subscription(
+        order_id, lambda provider, sid: provider.set_renewal(sid, renew=renew), "renewal"
+    )
+    return _record_answer(order_id, row.id, answer)
+
+
+def change_subscription_amount(order_id: int, amount_minor: int) -> Subscription:
+    """Charge `amount_minor` from the subscription's next invoice on (nothing now, nothing
+    prorated)."""
+    order = order_by_id(order_id)
+    minimum = MINIMUM_CHARGE.get(order.currency, 50) if order is not None else 50
+    if order is None or amount_minor < minimum:
+        raise DomainError(
+            _l(
+                "Card payments start at %(amount)s.",
+                amount=format_money(
+                    minimum, order.currency if order else "JPY", current_language()
+                ),
+            ),
+            field="amount",
+        )
+    current = subscription_of(order_id)
+    stamp = (current.updated_at if current else utcnow()).strftime("%Y%m%d%H%M%S%f")
+    row, answer = _ask_about_subscription(
+        order_id,
+        lambda provider, sid: provider.change_amount(
+            sid,
+            amount_minor=amount_minor,
+            currency=order.currency,
+            # Our own ids: a retried request reuses Stripe's answer; a later change (even back to
+            # an earlier amount) is a new one, as the subscription's last change differs.
+            idempotency_key=f"subscription-{current.id}-amount-{amount_minor}-{stamp}",
+        ),
+        "amount",
+    )
+    return _record_answer(order_id, row.id, answer)
+
+
+def pause_subscription(order_id: int, *, paused: bool) -> Subscription:
+    """Pause the subscription's collection (no invoice is charged until resumed), or resume it."""
+    row, answer = _ask_about_subscription(
+        order_id, lambda provider, sid: provider.set_paused(sid, paused=paused), "pause"
+    )
+    return _record_answer(order_id, row.id, answer)
+
+
+def cancel_subscription(order_id: int) -> Subscription:
+    """End the subscription now: nothing more is charged; nothing paid is given back."""
+    row, answer = _ask_about_subscription(
+        order_id, lambda provider, sid: provider.cancel_now(sid), "cancellation"
+    )
+    return _record_answer(order_id, row.id, answer)
 
 
 def unpaid_subscription_url(order_id: int) -> str | None:

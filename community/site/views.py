@@ -17,8 +17,3 @@ def home():
     return render_template(
         "site/home.html", events=events.upcoming_events(limit=6), wall=sponsorship.wall()
     )
-
-
-@bp.get("/donate")
-def donate():
-    return render_template("site/donate.html")

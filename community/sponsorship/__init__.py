@@ -16,13 +16,14 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from community.accounts.navigation import admins
+from community.accounts.partners import partner_directory
 from community.accounts.services import PersonalData, personal_data
 from community.core.navigation import NavEntry, add_navigation
 from community.core.worker import TimedJob, timed_job
 from community.events.offers import voucher_kind
 from community.events.sections import event_section
 from community.payments.fulfilment import fulfilment_handler
-from community.sponsorship import admin_views, jobs, privacy, views
+from community.sponsorship import admin_views, jobs, privacy, services, views
 from community.sponsorship.codes import COMPLIMENTARY_CODES, issue_codes
 from community.sponsorship.fulfilment import SPONSORSHIP_FULFILMENT
 
@@ -56,6 +57,7 @@ def init_app(app: Flask) -> None:
         app, "partner_contacts", PersonalData(privacy.export_contacts, privacy.erase_contacts)
     )
     voucher_kind.register(app, "sponsorship", COMPLIMENTARY_CODES)
+    partner_directory.register(app, "sponsorship", services.partner_directory)
     event_section.register(app, "sponsorship", views.event_section)
     for name, job in JOBS.items():
         timed_job.register(app, name, job)

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community.accounts.models import User
+from community.accounts.partners import PartnerName
 from community.core.capacity import claim, release
 from community.core.db import db, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -243,6 +244,14 @@ def partner_for(partner_id: int, user: User | None) -> Partner:
     if not (is_contact(partner_id, user) or (user is not None and user.is_admin)):
         raise Forbidden(NOT_A_CONTACT)
     return partner
+
+
+def partner_directory() -> list[PartnerName]:
+    """Every partner company by name (accounts' directory, for the domains that name one)."""
+    return [
+        PartnerName(partner.id, partner.name or partner.billing_name)
+        for partner in db.session.scalars(select(Partner).order_by(Partner.id))
+    ]
 
 
 def partners_of(user: User) -> list[Partner]:

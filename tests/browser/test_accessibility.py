@@ -107,6 +107,15 @@ class Site:
     membership_receipts: dict[str, str]  # language → the admin's own receipt
     member_page: str
     plan_edit: str
+    # Donations: a campaign, gifts' private pages (one-off, monthly), a receipt, a statement.
+    campaign: str
+    campaign_ended: str
+    gift_one_off: str
+    gift_monthly: str
+    gift_receipt: str
+    gift_statement: str
+    gift_admin: str
+    campaign_edit: str
     admins: dict[str, str] = field(default_factory=dict)  # language → e-mail address
 
 
@@ -271,6 +280,7 @@ def site(live_server) -> Site:
 
         sponsored = sponsorship_site(organiser, admins, free.slug)
         members = membership_site(admins)
+        gifts = donations_site(admins)
 
         def manage(registration) -> str:
             return f"/registrations/{registration.id}/{services.manage_token(registration)}"
@@ -291,6 +301,7 @@ def site(live_server) -> Site:
             order=f"/organiser/orders/{order.id}",
             **sponsored,
             **members,
+            **gifts,
             admins=admins,
         )
 
@@ -357,6 +368,77 @@ def membership_site(admins: dict[str, str]) -> dict[str, str]:
         "membership_receipts": receipts,
         "member_page": f"/organiser/membership/members/{first.user_id}",
         "plan_edit": f"/organiser/membership/plans/{student.id}/edit",
+    }
+
+
+def donations_site(admins: dict[str, str]) -> dict[str, str]:
+    """A running campaign matched by a partner, an ended one, a guest's one-off gift and a
+    monthly gift, both paid in the sandbox, and a gift by each admin while signed in."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from community.accounts.models import User
+    from community.core.db import db, utcnow
+    from community.donations import services
+    from community.donations.models import Campaign
+    from community.payments import sandbox
+
+    now = utcnow()
+    running = Campaign(
+        slug="scholarships",
+        name_ja="奨学金",
+        name_en="Scholarships",
+        story_ja="ワークショップの**無料**の席です。",
+        story_en="Free places at **workshops**.",
+        goal_minor=300_000,
+        currency="JPY",
+        starts_at=now - timedelta(days=3),
+        ends_at=now + timedelta(days=30),
+        match_partner_name="Accessible K.K.",
+        match_cap_minor=50_000,
+    )
+    ended = Campaign(
+        slug="last-year",
+        name_ja="昨年の会場費",
+        name_en="Last year's venues",
+        goal_minor=100_000,
+        currency="JPY",
+        starts_at=now - timedelta(days=400),
+        ends_at=now - timedelta(days=30),
+    )
+    db.session.add_all([running, ended])
+    db.session.commit()
+
+    def paid_gift(kind: str, email: str, user=None, **fields):
+        gift = services.give(
+            services.GiftRequest(
+                amount="5,000", kind=kind, email=email, campaign_slug="scholarships", **fields
+            ),
+            user,
+        )
+        url = services.checkout_for(gift, success_url="http://x/ok", cancel_url="http://x/no")
+        sandbox.pay(re.search(r"/checkout/([^/?#]+)", url).group(1))
+        db.session.commit()
+        return db.session.get(type(gift), gift.id, populate_existing=True)
+
+    one_off = paid_gift("one_off", "guest-donor@example.com", wall="name_amount", donor_name="Gina")
+    monthly = paid_gift("monthly", "monthly-donor@example.com", language="en")
+    for email in admins.values():
+        admin = db.session.scalar(select(User).where(User.email == email))
+        paid_gift("one_off", email, admin)
+    manage = services.manage_url(one_off)
+    manage = manage[manage.index("/donate/") :]
+    monthly_page = services.manage_url(monthly)
+    return {
+        "campaign": "/donate/campaigns/scholarships",
+        "campaign_ended": "/donate/campaigns/last-year",
+        "gift_one_off": manage,
+        "gift_monthly": monthly_page[monthly_page.index("/donate/") :],
+        "gift_receipt": f"{manage}/receipts/{one_off.payments[0].payment_id}",
+        "gift_statement": f"{manage}/statement/{one_off.payments[0].paid_at.year}",
+        "gift_admin": f"/organiser/donations/gifts/{one_off.id}",
+        "campaign_edit": f"/organiser/donations/campaigns/{running.id}/edit",
     }
 
 
@@ -492,6 +574,13 @@ def public_pages(site: Site) -> list[tuple[str, str, int]]:
         ("join-plan", "/join/student", 200),
         ("join-retired-plan", "/join/founding", 200),
         ("donate", "/donate", 200),
+        ("donate-campaign", site.campaign, 200),
+        ("donate-campaign-ended", site.campaign_ended, 200),
+        ("donate-gift", site.gift_one_off, 200),
+        ("donate-monthly-gift", site.gift_monthly, 200),
+        ("donate-receipt", site.gift_receipt, 200),
+        ("donate-statement", site.gift_statement, 200),
+        ("donate-statement-request", "/donate/statement", 200),
         ("login", "/account/login", 200),
         ("signup", "/account/signup", 200),
         ("reset-request", "/account/reset", 200),
@@ -546,6 +635,14 @@ def signed_in_pages(site: Site, language: str) -> list[tuple[str, str, int]]:
         ("membership-plan-new", "/organiser/membership/plans/new", 200),
         ("membership-plan-edit", site.plan_edit, 200),
         ("membership-reports", "/organiser/membership/reports", 200),
+        ("donations-mine", "/donate/mine", 200),
+        ("donations-gifts", "/organiser/donations/gifts", 200),
+        ("donations-gift", site.gift_admin, 200),
+        ("donations-donors", "/organiser/donations/donors", 200),
+        ("donations-reports", "/organiser/donations/reports", 200),
+        ("donations-campaigns", "/organiser/donations/campaigns", 200),
+        ("donations-campaign-new", "/organiser/donations/campaigns/new", 200),
+        ("donations-campaign-edit", site.campaign_edit, 200),
     ]
 
 
@@ -554,6 +651,8 @@ EMPTY_FORMS = [
     ("signup-errors", "/account/signup", "main form"),
     ("login-errors", "/account/login", "main form"),
     ("resend-links-errors", "/events/my-links", "main form"),
+    ("donate-errors", "/donate", "main form.gift-form"),
+    ("statement-request-errors", "/donate/statement", "main form"),
 ]
 # The same, for an admin (and contact of a company) once signed in.
 SIGNED_IN_EMPTY_FORMS = [
@@ -561,6 +660,7 @@ SIGNED_IN_EMPTY_FORMS = [
     ("partner-buy-errors", "/partners/buy", "main form[action$='/partners/buy']"),
     ("tier-new-errors", "/organiser/sponsorship/tiers/new", "main form"),
     ("plan-new-errors", "/organiser/membership/plans/new", "main form"),
+    ("campaign-new-errors", "/organiser/donations/campaigns/new", "main form"),
 ]
 
 

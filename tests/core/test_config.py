@@ -213,3 +213,31 @@ def test_make_run_hands_its_host_and_port_to_the_app():
     run = makefile[makefile.index("\nrun:") :].split("\n\n")[0]
     assert "export HOST=$(HOST) PORT=$(PORT)" in run
     assert "flask worker &" in run  # the timed jobs run beside the server
+
+
+@pytest.mark.parametrize(
+    ("environment", "reason"),
+    [
+        ({"DONATION_MINIMUM": "10"}, "DONATION_MINIMUM must be at least 50"),
+        ({"DONATION_MINIMUM": "5000", "DONATION_MAXIMUM": "1000"}, "below DONATION_MAXIMUM"),
+        ({"DONATION_SUGGESTED": "100,3000"}, "DONATION_SUGGESTED must be whole amounts"),
+        ({"DONATION_CURRENCIES": "JPY,XYZ"}, "DONATION_CURRENCIES holds a currency code"),
+    ],
+)
+def test_donation_limits_that_stripe_or_the_form_cannot_honour_refuse_to_start(environment, reason):
+    with pytest.raises(ConfigurationError) as refused:
+        build_config(environ={"COMMUNITY_ENV": "development", **environment})
+    assert reason in str(refused.value)
+
+
+def test_donation_settings_are_read_from_the_environment():
+    config = build_config(
+        environ={
+            "DONATION_CURRENCIES": "jpy, usd",
+            "DONATION_MINIMUM": "1000",
+            "DONATION_SUGGESTED": "1000,2000",
+        }
+    )
+    assert config["DONATION_CURRENCIES"] == ("JPY", "USD")
+    assert config["DONATION_MINIMUM"] == 1000
+    assert config["DONATION_SUGGESTED"] == (1000, 2000)

@@ -107,6 +107,7 @@ def test_the_main_menu_shows_each_person_their_entries_in_the_domains_positions(
         "Organiser",
         "Sponsorship",
         "Members",
+        "Donations",
         "Orders",
         "People",
         "My account",

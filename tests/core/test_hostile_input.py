@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
@@ -262,6 +263,41 @@ def world(hostile_app, make_user, make_event, organiser, register):
         )
     )
     held = membership.join(admin, plan.slug).membership
+    # A campaign at the same address name, and a gift to it, confirmed, with its private link.
+    from community.core.db import utcnow
+    from community.donations import services as donations
+    from community.donations.models import Campaign, Donation, DonationPayment
+
+    campaign = Campaign(
+        slug=free.slug,
+        name_ja="キャンペーン",
+        name_en="Campaign",
+        goal_minor=100_000,
+        currency="JPY",
+        starts_at=utcnow() - timedelta(days=1),
+        ends_at=utcnow() + timedelta(days=30),
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    gift = Donation(
+        kind="one_off",
+        status="paid",
+        amount_minor=5000,
+        currency="JPY",
+        campaign_id=campaign.id,
+        email="donor@example.com",
+        email_key="donor@example.com",
+        donor_key="email:donor@example.com",
+        wall="anonymous",
+        language="en",
+        manage_nonce="0" * 32,
+        confirmed_at=utcnow(),
+    )
+    gift.payments.append(
+        DonationPayment(counted_campaign_id=campaign.id, amount_minor=5000, currency="JPY")
+    )
+    db.session.add(gift)
+    db.session.commit()
     return {
         "admin": admin,
         "organiser": organiser,
@@ -273,6 +309,8 @@ def world(hostile_app, make_user, make_event, organiser, register):
         "checkout_path": checkout.path,
         "plan": plan,
         "membership": held,
+        "gift": gift,
+        "gift_key": donations.manage_token(gift),
     }
 
 
@@ -290,6 +328,10 @@ def _valid_arguments(world) -> dict[str, str]:
         "plan_id": str(world["plan"].id),
         "membership_id": str(world["membership"].id),
         "payment_id": "1",
+        "donation_id": str(world["gift"].id),
+        "key": world["gift_key"],
+        "campaign_id": "1",
+        "year": str(world["gift"].confirmed_at.year),
     }
 
 

@@ -104,6 +104,8 @@ SESSION_CREATE_PARAMS = {
     "invoice_creation",
 }
 LINE_ITEM_PARAMS = {"price", "price_data", "quantity", "adjustable_quantity", "tax_rates"}
+PRORATION_BEHAVIOURS = ("always_invoice", "create_prorations", "none")
+PAUSE_BEHAVIOURS = ("keep_as_draft", "mark_uncollectible", "void")
 PRICE_DATA_PARAMS = {
     "currency",
     "unit_amount",
@@ -816,7 +818,8 @@ class FakeStripe:
 
     def renew_subscription(self, subscription_id: str, *, paid: bool = True) -> list[Delivery]:
         """The next billing period: a new invoice, paid (invoice.paid) or not
-        (invoice.payment_failed, then customer.subscription.updated to past_due)."""
+        (invoice.payment_failed, then customer.subscription.updated to past_due); while its
+        collection is paused, a voided invoice (invoice.voided) and nothing charged."""
         with self._lock:
             subscription = self._subscription(subscription_id)
             if subscription["status"] not in {"active", "past_due"}:
@@ -827,20 +830,33 @@ class FakeStripe:
                 item["current_period_end"] = _add_interval(
                     item["current_period_end"], recurring["interval"], recurring["interval_count"]
                 )
-            invoice = self._new_invoice(subscription, "subscription_cycle", paid=paid)
-            subscription["latest_invoice"] = invoice["id"]
-            previous_status = subscription["status"]
-            events = [self._event("invoice.paid" if paid else "invoice.payment_failed", invoice)]
-            subscription["status"] = "active" if paid else "past_due"
-            if subscription["status"] != previous_status:
-                events.append(
-                    self._event(
-                        "customer.subscription.updated",
-                        subscription,
-                        previous={"status": previous_status},
-                    )
-                )
+            if subscription.get("pause_collection"):
+                # Collection paused (behavior void): the period's invoice is voided at once,
+                # nothing is charged and the status stays.
+                invoice = self._new_invoice(subscription, "subscription_cycle", paid=False)
+                invoice["status"] = "void"
+                invoice["attempted"] = False
+                events = [self._event("invoice.voided", invoice)]
+            else:
+                events = self._charge_period(subscription, paid)
         return self._dispatch(events)
+
+    def _charge_period(self, subscription: dict, paid: bool) -> list[dict]:
+        """The period's invoice, paid or failed, and the status change it brings (its events)."""
+        invoice = self._new_invoice(subscription, "subscription_cycle", paid=paid)
+        subscription["latest_invoice"] = invoice["id"]
+        previous_status = subscription["status"]
+        events = [self._event("invoice.paid" if paid else "invoice.payment_failed", invoice)]
+        subscription["status"] = "active" if paid else "past_due"
+        if subscription["status"] != previous_status:
+            events.append(
+                self._event(
+                    "customer.subscription.updated",
+                    subscription,
+                    previous={"status": previous_status},
+                )
+            )
+        return events
 
     def update_subscription(self, subscription_id: str, **fields: Any) -> list[Delivery]:
         """Change a subscription's fields (status="past_due", cancel_at_period_end=True, ...).
@@ -1021,6 +1037,7 @@ class FakeStripe:
                 "latest_invoice": None,
                 "livemode": False,
                 "metadata": dict(extras["subscription_data"].get("metadata") or {}),
+                "pause_collection": None,
                 "start_date": now,
                 "status": "active" if active else "incomplete",
             }
@@ -1738,9 +1755,40 @@ class FakeStripe:
     def _api_update_subscription(
         self, params: dict, context: _Context, object_id: str
     ) -> tuple[int, dict]:
-        _reject_unknown(params, {"metadata", "cancel_at_period_end", "expand"})
+        _reject_unknown(
+            params,
+            {
+                "metadata",
+                "cancel_at_period_end",
+                "expand",
+                "items",
+                "proration_behavior",
+                "pause_collection",
+            },
+        )
         subscription = self._find("subscription", object_id, "subscription")
+        if subscription["status"] == "canceled":
+            raise StripeErrorResponse(
+                400,
+                f"A canceled subscription can only update its cancellation_details and "
+                f"metadata. ({object_id})",
+            )
         previous: dict[str, Any] = {}
+        behaviour = params.get("proration_behavior")
+        if behaviour is not None and behaviour not in PRORATION_BEHAVIOURS:
+            raise StripeErrorResponse(
+                400,
+                f"Invalid proration_behavior: must be one of {', '.join(PRORATION_BEHAVIOURS)}",
+                param="proration_behavior",
+            )
+        new_items = (
+            self._updated_items(subscription, params["items"]) if "items" in params else None
+        )
+        pause = (
+            self._pause_collection(params["pause_collection"])
+            if "pause_collection" in params
+            else ()
+        )
         if "metadata" in params:
             previous["metadata"] = dict(subscription["metadata"])
             changes = _hash(params["metadata"], "metadata")
@@ -1758,11 +1806,80 @@ class FakeStripe:
                 )
             previous["cancel_at_period_end"] = subscription["cancel_at_period_end"]
             subscription["cancel_at_period_end"] = value == "true"
+        if new_items is not None:
+            previous["items"] = copy.deepcopy(subscription["items"])
+            subscription["items"]["data"] = new_items
+        if pause != ():
+            previous["pause_collection"] = copy.deepcopy(subscription.get("pause_collection"))
+            subscription["pause_collection"] = pause
         if previous:
             self._event(
                 "customer.subscription.updated", subscription, previous=previous, context=context
             )
         return 200, self._expand(subscription, params)
+
+    def _updated_items(self, subscription: dict, items: Any) -> list[dict]:
+        """The subscription's items with new prices (each `{id, price_data}`), as Stripe does:
+        an unknown item is refused, the product must be the item's own."""
+        if not isinstance(items, list) or not items:
+            raise StripeErrorResponse(400, "Invalid array", param="items")
+        current = {item["id"]: item for item in subscription["items"]["data"]}
+        updated = copy.deepcopy(subscription["items"]["data"])
+        for index, change in enumerate(items):
+            prefix = f"items[{index}]"
+            if not isinstance(change, dict):
+                raise StripeErrorResponse(400, "Invalid object", param=prefix)
+            _reject_unknown(change, {"id", "price_data"}, prefix)
+            item = current.get(change.get("id") or "")
+            if item is None:
+                raise _not_found("subscription_item", str(change.get("id")), f"{prefix}[id]")
+            price_data = change.get("price_data")
+            if not isinstance(price_data, dict):
+                raise _missing(f"{prefix}[price_data]")
+            _reject_unknown(price_data, {"currency", "product", "unit_amount", "recurring"}, prefix)
+            if price_data.get("product") != item["price"]["product"]:
+                raise _not_found(
+                    "product", str(price_data.get("product")), f"{prefix}[price_data][product]"
+                )
+            if str(price_data.get("currency") or "").lower() != subscription["currency"]:
+                raise StripeErrorResponse(
+                    400,
+                    "The price's currency must be the subscription's.",
+                    param=f"{prefix}[price_data][currency]",
+                )
+            unit_amount = _integer(
+                price_data.get("unit_amount", ""), f"{prefix}[price_data][unit_amount]"
+            )
+            if unit_amount < MINIMUM_CHARGE[subscription["currency"]]:
+                raise StripeErrorResponse(
+                    400,
+                    "The amount is below the currency's smallest charge.",
+                    code="amount_too_small",
+                    param=f"{prefix}[price_data][unit_amount]",
+                )
+            recurring = self._recurring(price_data.get("recurring"), "subscription", prefix)
+            target = next(entry for entry in updated if entry["id"] == item["id"])
+            target["price"] = {
+                **item["price"],
+                "id": _new_id("price"),
+                "recurring": recurring,
+                "unit_amount": unit_amount,
+            }
+        return updated
+
+    def _pause_collection(self, value: Any) -> dict | None:
+        if value == "":
+            return None  # Stripe's way of unsetting a field
+        if not isinstance(value, dict):
+            raise StripeErrorResponse(400, "Invalid object", param="pause_collection")
+        _reject_unknown(value, {"behavior", "resumes_at"}, "pause_collection")
+        if value.get("behavior") not in PAUSE_BEHAVIOURS:
+            raise StripeErrorResponse(
+                400,
+                f"Invalid behavior: must be one of {', '.join(PAUSE_BEHAVIOURS)}",
+                param="pause_collection[behavior]",
+            )
+        return {"behavior": value["behavior"], "resumes_at": None}
 
     def _api_cancel_subscription(
         self, params: dict, context: _Context, object_id: str

@@ -32,6 +32,7 @@ from community.payments.documents import (
     TaxLine,
     build_invoice,
     build_receipt,
+    build_statement,
     community_today,
     content_security_policy,
     document_number,
@@ -670,3 +671,87 @@ def test_only_long_runs_without_a_place_to_break_get_one_when_printed():
 
 def test_a_name_keeps_its_ideographic_space_and_loses_its_line_breaks():
     assert Party(name="山田\u3000太郎\r\n  株式会社\x00").name == "山田\u3000太郎 株式会社"
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+GIFTS = (
+    Line(description="2026年3月5日 寄付（奨学金）", quantity=1, unit_price_minor=5000, tax_rate=0),
+    Line(description="2026年9月1日 毎月の寄付", quantity=1, unit_price_minor=3000, tax_rate=0),
+)
+
+
+def _statement(language: str = "ja", **changes):
+    values = {
+        "number": "DS-2026-000001",
+        "issuer": _issuer(),
+        "buyer": Party(name="佐藤 花子", person=True),
+        "lines": GIFTS,
+        "currency": "JPY",
+        "language": language,
+        "issued_on": date(2027, 1, 10),
+        "period_start": date(2026, 1, 1),
+        "period_end": date(2026, 12, 31),
+    }
+    values.update(changes)
+    return build_statement(**values)
+
+
+def test_a_statement_lists_each_gift_and_the_total_of_its_period_in_japanese(renderer):
+    text = _text(render_html(_statement("ja")))
+    for expected in (
+        "寄付金受領明細書",
+        "DS-2026-000001",
+        "佐藤 花子 様",
+        "2026年1月1日〜2026年12月31日",
+        "2026年3月5日 寄付（奨学金）",
+        "2026年9月1日 毎月の寄付",
+        "￥8,000",
+        "寄付金として",
+        "寄付金は消費税の対象外です。",
+    ):
+        assert expected in text, expected
+    # Gifts bear no consumption tax: no tax table, no "including tax".
+    assert "税込金額" not in text and "（税込）" not in text and "税率" not in text
+
+
+def test_a_statement_in_english_names_its_period_and_total(renderer):
+    text = _text(render_html(_statement("en")))
+    for expected in (
+        "Statement of donations received",
+        "1 January 2026 to 31 December 2026",
+        "Total received",
+        "¥8,000",
+        "For donations",
+        "Donations are not subject to consumption tax.",
+    ):
+        assert expected in text, expected
+    assert "Consumption tax" not in text.replace("consumption tax.", "")
+
+
+def test_a_statements_pdf_says_what_its_page_says(renderer):
+    pdf = render_pdf(_statement("ja"))
+    assert pdf.startswith(b"%PDF-")
+    text = _squeezed(_pdf_text(pdf))
+    for expected in ("寄付金受領明細書", "DS-2026-000001", "￥8,000", "2026年3月5日寄付（奨学金）"):
+        assert _squeezed(expected) in text, expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"period_start": None}, "first and last day"),
+        ({"period_start": date(2027, 1, 1)}, "cannot end before it starts"),
+        ({"issued_on": date(2025, 12, 31)}, "issued before its period starts"),
+        ({"payment_method": ""}, "how the money was paid"),
+        ({"lines": ()}, "at least one Line"),
+    ],
+)
+def test_a_statement_without_its_period_or_payment_is_refused(changes, reason):
+    with pytest.raises(ValueError, match=reason):
+        _statement(**changes)
+
+
+def test_an_invoice_and_a_receipt_still_print_their_tax(renderer):
+    assert "税込金額" in _text(render_html(_receipt("ja")))
+    assert "税込金額" in _text(render_html(_invoice("ja")))

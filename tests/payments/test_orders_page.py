@@ -77,8 +77,8 @@ def link_to(order: Order) -> str:
 
 @pytest.fixture
 def world(make_user, make_event, register, organiser, make_order):
-    """Olive runs Alpha, Bob runs Beta; one ticket order for each, and a donation (a purpose
-    without a visibility rule)."""
+    """Olive runs Alpha, Bob runs Beta; one ticket order for each, and a grant's (a purpose
+    without a visibility rule: no domain registered one)."""
     bob = make_user(role="organiser", email="bob@example.com", name="Bob Organiser")
     alpha = make_event(title_en="Alpha meetup")
     beta = make_event(title_en="Beta meetup", by=bob)
@@ -88,7 +88,7 @@ def world(make_user, make_event, register, organiser, make_order):
     beta_order = make_order(
         register(beta, 2).id, email="guest2@example.com", description="Beta meetup"
     )
-    donation = make_order(7, purpose="donation", email="donor@example.com", description="Gift")
+    donation = make_order(7, purpose="grant", email="donor@example.com", description="Gift")
     return {
         "olive": organiser,
         "bob": bob,
@@ -189,7 +189,7 @@ def varied_orders(make_event, register, organiser, make_order):
         ),
         "donation": make_order(
             9,
-            purpose="donation",
+            purpose="grant",
             email="ann@example.com",
             created_at=datetime(2026, 2, 2, 3, 0, tzinfo=UTC),
         ),
@@ -207,7 +207,7 @@ def test_the_list_is_filtered_by_purpose_status_dates_and_email(app, varied_orde
     admin = signed_in(app, make_user(role="admin"))
     everything = set(varied_orders)
     assert _shown(admin, "", varied_orders) == everything
-    assert _shown(admin, "purpose=donation", varied_orders) == {"donation"}
+    assert _shown(admin, "purpose=grant", varied_orders) == {"donation"}
     assert _shown(admin, "purpose=ticket", varied_orders) == everything - {"donation"}
     assert _shown(admin, "status=pending", varied_orders) == {"pending"}
     assert _shown(admin, "status=failed&purpose=ticket", varied_orders) == {"failed"}
@@ -266,7 +266,7 @@ def test_filters_that_are_not_understood_are_ignored_and_said_so(app, varied_ord
 
 def test_a_page_past_the_end_shows_the_last_page(app, make_user, make_order):
     for number in range(55):
-        make_order(f"x{number}", purpose="donation", email=f"d{number}@example.com")
+        make_order(f"x{number}", purpose="grant", email=f"d{number}@example.com")
     admin = signed_in(app, make_user(role="admin"))
     html = admin.get("/organiser/orders/?page=9").get_data(as_text=True)
     assert "Page 2 of 2" in html
@@ -290,7 +290,7 @@ def money_orders(make_event, register, organiser, make_order):
     make_order(regs[4], amount=1250, currency="USD", created_at=jan)
     make_order(regs[5], amount=2000, currency="USD", status="failed", created_at=jan)
     make_order(regs[6], amount=999, currency="USD", status="expired", created_at=feb)
-    make_order(3, purpose="donation", amount=10000, created_at=feb)
+    make_order(3, purpose="grant", amount=10000, created_at=feb)
 
 
 def test_totals_are_by_purpose_local_month_and_currency_never_mixing_currencies(app, money_orders):
@@ -306,7 +306,7 @@ def test_totals_are_by_purpose_local_month_and_currency_never_mixing_currencies(
         ("ticket", "2026-01", "JPY"): (2, 8000, 2000, 6000),
         ("ticket", "2026-01", "USD"): (1, 1250, 0, 1250),
         ("ticket", "2026-02", "JPY"): (1, 4000, 4000, 0),
-        ("donation", "2026-02", "JPY"): (1, 10000, 0, 10000),
+        ("grant", "2026-02", "JPY"): (1, 10000, 0, 10000),
     }
     # Newest month first.
     assert [t.month for t in totals] == ["2026-02", "2026-02", "2026-01", "2026-01"]
@@ -331,7 +331,7 @@ def test_the_page_shows_gross_refunded_and_net_in_each_currency(app, money_order
     assert "2026-01" in totals and "2026-02" in totals
     assert "¥8,000" in totals and "¥2,000" in totals and "¥6,000" in totals
     assert "$12.50" in totals
-    assert "¥10,000" not in totals  # the donation is not Olive's to see
+    assert "¥10,000" not in totals  # the grant is not Olive's to see
 
 
 # --- CSV -----------------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ def test_the_csv_export_speaks_the_viewers_language(app, world, make_order, regi
 
 def test_the_csv_export_follows_the_filters(app, world):
     admin = signed_in(app, world["admin"])
-    rows = _csv_rows(admin.get("/organiser/orders/orders.csv?purpose=donation"))
+    rows = _csv_rows(admin.get("/organiser/orders/orders.csv?purpose=grant"))
     assert [row[0] for row in rows[1:]] == [str(world["donation"].id)]
     rows = _csv_rows(admin.get("/organiser/orders/orders.csv?q=guest"))
     assert {row[0] for row in rows[1:]} == {
