@@ -109,17 +109,10 @@ def parse_gift_amount(text: str | None, currency: str) -> int:
     try:
         amount = parse_amount(text, bounds.currency)
     except MoneyError as error:
-        # A whole number too long for the reader is a number all the same: too large.
         whole = half_width(text).replace(",", "").strip()
-        if whole.isascii() and whole.isdigit():
-            raise DomainError(
-                _l(
-                    "A gift online is at most %(amount)s. For a larger one, please write to us.",
-                    amount=format_money(bounds.maximum_minor, bounds.currency, language),
-                ),
-                field="amount",
-            ) from error
-        raise DomainError(NOT_A_NUMBER, field="amount") from error
+        if not (whole.isascii() and whole.isdigit()):
+            raise DomainError(NOT_A_NUMBER, field="amount") from error
+        amount = bounds.maximum_minor + 1  # a whole number too long to read: too large
     if amount < bounds.minimum_minor:
         raise DomainError(
             _l(

@@ -400,6 +400,10 @@ class StripeGateway:
         subscription = self._call(self.client.v1.subscriptions.cancel, subscription_id)
         return subscription_from_event_object(subscription.to_dict())
 
+    def current_subscription(self, subscription_id: str) -> dict | None:
+        """The subscription as Stripe has it now, as an event would carry it."""
+        return self._call(self.client.v1.subscriptions.retrieve, subscription_id).to_dict()
+
     def unpaid_invoice_url(self, subscription_id: str) -> str | None:
         """Stripe's page where the subscriber pays its latest invoice (with another card), when
         that invoice is still open; None when nothing is owed."""

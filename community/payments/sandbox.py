@@ -394,6 +394,10 @@ class SandboxGateway:
             }
             return SubscriptionData(**{**current, **changes})
 
+    def current_subscription(self, subscription_id: str) -> dict | None:
+        # The sandbox sends no event about a subscription: nothing is ever out of date.
+        return None
+
     def unpaid_invoice_url(self, subscription_id: str) -> str | None:
         # No card is charged again in the sandbox: nothing is ever owed.
         return None

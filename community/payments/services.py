@@ -686,6 +686,7 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
     Returns what happened ("duplicate", "paid", "ignored", …) for the log and the tests. A lock
     timeout raises Busy: the caller answers 503 and Stripe delivers again later.
     """
+    latest = _latest_subscription(event)
     try:
         with write_transaction():
             db.session.add(
@@ -700,7 +701,7 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
                 db.session.flush()
             except IntegrityError as error:
                 raise _Duplicate from error
-            outcome, order_id = _dispatch(event, provider)
+            outcome, order_id = _dispatch(event, provider, latest)
             db.session.execute(
                 update(WebhookEvent)
                 .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
@@ -715,7 +716,28 @@ class _Duplicate(Exception):
     """This event's id is taken: it was applied before."""
 
 
-def _dispatch(event: WebhookEventData, provider: str) -> tuple[str, int | None]:
+def _latest_subscription(event: WebhookEventData) -> dict | None:
+    """The subscription as the provider has it now, for an event saying it changed: each such
+    event carries the subscription as it was when it was sent, and they may arrive late or out
+    of order (our own pause then resume, told after both were recorded, would otherwise undo
+    the resume). Asked before the event's transaction; None (the event's own copy is applied)
+    when the provider cannot be asked."""
+    if event.type != "customer.subscription.updated":
+        return None
+    subscription_id = event.object.get("id")
+    provider = gateway()
+    if not isinstance(subscription_id, str) or provider is None:
+        return None
+    try:
+        return provider.current_subscription(subscription_id)
+    except GatewayError as error:
+        log.warning("subscription %s: its latest state not read: %s", subscription_id, error)
+        return None
+
+
+def _dispatch(
+    event: WebhookEventData, provider: str, latest: dict | None = None
+) -> tuple[str, int | None]:
     kind = event.type
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         session = session_from_event_object(event.object)
@@ -734,7 +756,8 @@ def _dispatch(event: WebhookEventData, provider: str) -> tuple[str, int | None]:
         return _invoice_event(invoice_from_event_object(event.object), provider, kind)
     if kind in SUBSCRIPTION_EVENTS:
         deleted = kind == "customer.subscription.deleted"
-        return _subscription_event(subscription_from_event_object(event.object), provider, deleted)
+        current = latest if latest is not None and not deleted else event.object
+        return _subscription_event(subscription_from_event_object(current), provider, deleted)
     return "ignored", None
 
 

@@ -79,8 +79,8 @@ HOSTILE_FIELD_VALUES = [
 # Every query parameter that any view reads: test_the_walk_knows_every_query_parameter keeps this
 # list complete.
 QUERY_PARAMETERS = [
-    "category", "code", "format", "from", "kind", "lang", "language", "next", "page", "paid",
-    "partner", "per_page", "plan", "purpose", "q", "status", "ticket_type", "tier", "to",
+    "campaign", "category", "code", "format", "from", "kind", "lang", "language", "next", "page",
+    "paid", "partner", "per_page", "plan", "purpose", "q", "status", "ticket_type", "tier", "to",
 ]  # fmt: skip
 
 

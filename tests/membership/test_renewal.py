@@ -259,10 +259,8 @@ def test_a_member_stops_and_resumes_automatic_renewal_at_stripe(
     assert len(mailbox.to(user.email)) == 2
 
 
-# Known bug in payments (_subscription_event), not membership's: Stripe's event about the first
-# change, arriving after the second was already recorded from Stripe's answer, is applied as if
-# it were news, so the membership flips back and forth and the member gets two e-mails more.
-@pytest.mark.xfail(strict=True, reason="payments applies a stale subscription event as news")
+# Stripe's event about the first change, arriving after the second was already recorded from
+# Stripe's answer, describes the subscription as it was: payments applies it as it is now.
 def test_stripes_late_events_about_a_stop_and_a_resume_change_nothing_more(
     frozen, app, subscription_plan, member, stripe_delivers, mailbox
 ):

@@ -569,6 +569,13 @@ class FakeStripe:
             dropped, self._held = self._held, []
             return dropped
 
+    def take_pending(self) -> list[dict]:
+        """The events API calls caused, taken without delivering them (to deliver them late, or
+        in another order, with `deliver`)."""
+        with self._lock:
+            events, self._pending = self._pending, []
+        return events
+
     def flush(self) -> list[Delivery]:
         """Deliver the events API calls caused (refunds, API expiry, cancellations)."""
         with self._lock:

@@ -138,6 +138,31 @@ def test_a_pause_or_an_amount_set_in_stripes_dashboard_reaches_the_purpose(
     assert told[1:] == [("changed", order.id, "active")]
 
 
+def test_a_late_event_is_read_as_the_subscription_is_now(monthly, fake_stripe, told):
+    """An event about a pause that was undone since, arriving after the resumption, is applied
+    as Stripe has the subscription now (not paused): nothing changes, nothing is told."""
+    order, stripe_id = monthly
+    payments.pause_subscription(order.id, paused=True)
+    payments.pause_subscription(order.id, paused=False)
+    told.clear()
+    for event in fake_stripe.take_pending():
+        [delivery] = fake_stripe.deliver(event)
+        assert delivery.ok
+    assert _row(order.id).paused is False
+    assert told == []
+    assert fake_stripe.requests_to("GET", f"/v1/subscriptions/{stripe_id}")
+
+
+def test_an_event_is_applied_as_it_says_when_stripe_cannot_be_asked_for_now(
+    monthly, fake_stripe, told
+):
+    order, stripe_id = monthly
+    fake_stripe.fail_next("GET", f"/v1/subscriptions/{stripe_id}", times=5)
+    fake_stripe.update_subscription(stripe_id, pause_collection={"behavior": "void"})
+    assert _row(order.id).paused is True
+    assert told == [("changed", order.id, "active")]
+
+
 def test_the_fake_stripe_refuses_an_unknown_item_and_a_pause_it_does_not_know(
     monthly, stripe_client
 ):
