@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -323,6 +324,23 @@ def writers_meet(monkeypatch):
 # --- forms and people ----------------------------------------------------------------------------
 
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@contextmanager
+def count_queries():
+    """The SQL statements run inside the block (for tests that a page's queries do not grow
+    with its rows)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def csrf_token_from(html: str) -> str:

@@ -89,3 +89,15 @@ def date_badge(value: datetime, tz: str | None = None) -> DateBadge:
         for pattern in patterns
     )
     return DateBadge(month=month, day=day, weekday=weekday)
+
+
+def recent_months(moment: datetime, count: int) -> list[tuple[str, datetime]]:
+    """The last `count` months of the community's zone up to `moment`'s, oldest first: each as
+    its label ("2026-05") and its first instant (for a report's months)."""
+    local = moment.astimezone(zone())
+    year, month = local.year, local.month
+    months = []
+    for _ in range(count):
+        months.append((f"{year:04d}-{month:02d}", datetime(year, month, 1, tzinfo=zone())))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return list(reversed(months))

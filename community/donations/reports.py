@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, literal, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from community.core.dates import zone
+from community.core.dates import recent_months, zone
 from community.core.db import db, utcnow
 from community.core.pagination import Page, page_number
 from community.core.text import SEARCH_MAX, contains_pattern, search_term, spreadsheet_cell
@@ -246,20 +246,10 @@ class MonthTotal:
         return self.received_minor - self.refunded_minor
 
 
-def _months(moment: datetime, count: int) -> list[tuple[str, datetime]]:
-    local = moment.astimezone(zone())
-    year, month = local.year, local.month
-    months = []
-    for _ in range(count):
-        months.append((f"{year:04d}-{month:02d}", datetime(year, month, 1, tzinfo=zone())))
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return list(reversed(months))
-
-
 def totals_by_month(moment: datetime | None = None) -> list[MonthTotal]:
     """What the payments of each of the last MONTHS local months gave, and what of them was
     refunded, per currency, oldest first (months without a payment are left out): one query."""
-    months = _months(moment or utcnow(), MONTHS)
+    months = recent_months(moment or utcnow(), MONTHS)
     month_of = case(
         *[(DonationPayment.paid_at >= starts, label) for label, starts in reversed(months[1:])],
         else_=literal(months[0][0]),

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from community.accounts.models import User
-from community.core.dates import zone
+from community.core.dates import recent_months, zone
 from community.core.db import db, utcnow
 from community.core.pagination import Page, page_number
 from community.core.text import SEARCH_MAX, contains_pattern, search_term, spreadsheet_cell
@@ -290,18 +290,6 @@ def member_record(user_id: int) -> MemberRecord | None:
 # --- the reports page ----------------------------------------------------------------------------
 
 
-def _months(moment: datetime, count: int) -> list[tuple[str, datetime]]:
-    """The last `count` local months up to `moment`'s: (YYYY-MM, its first instant), oldest
-    first."""
-    local = moment.astimezone(zone())
-    year, month = local.year, local.month
-    months = []
-    for _ in range(count):
-        months.append((f"{year:04d}-{month:02d}", datetime(year, month, 1, tzinfo=zone())))
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return list(reversed(months))
-
-
 @dataclass(frozen=True)
 class MonthFigures:
     month: str  # "2026-05", in DEFAULT_TIMEZONE
@@ -312,7 +300,7 @@ class MonthFigures:
 def joins_and_lapses(moment: datetime | None = None) -> list[MonthFigures]:
     """Memberships begun (joined) and ended (expired or cut short) in each of the last MONTHS
     local months, this one included, oldest first; months without any say 0. One query."""
-    months = _months(moment or utcnow(), MONTHS)
+    months = recent_months(moment or utcnow(), MONTHS)
     # The month of a step, as a CASE on the months' first instants in UTC: SQLite has no time
     # zones, and a zone with summer time is right too.
     month_of = case(

@@ -11,18 +11,16 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from community.core.db import db, utcnow
 from community.core.text import email_key
 from community.donations import reports, services
 from community.donations.models import Campaign, Donation, DonationPayment
-from tests.conftest import csrf_token_from, submit
+from tests.conftest import count_queries, csrf_token_from, submit
 from tests.donations.conftest import TOKYO, gift_of, give, order_of, page_text
 
 BASE = "/organiser/donations"
@@ -633,20 +631,6 @@ def test_an_archived_campaign_takes_no_gift(app, browser, make_campaign):
 
 
 # --- the number of queries -----------------------------------------------------------------------
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_the_lists_and_reports_run_as_many_queries_for_3_as_for_30_gifts(

@@ -4,17 +4,15 @@ registration form, and the private manage page."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event as sa_event
 
 from community.core.db import db, utcnow
 from community.events import services
 from community.events.models import Registration
 from community.events.services import QuestionData, TicketTypeData
-from tests.conftest import link_in, submit
+from tests.conftest import count_queries, link_in, submit
 
 
 def test_events_list_shows_upcoming_published_events_only(client, make_event):
@@ -204,21 +202,6 @@ def test_unknown_event_is_404(client):
 
 
 # --- a fixed number of queries, whatever the number of events ------------------------------------
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = db.engine
-    sa_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", record)
 
 
 def _populate(make_event, register, count: int) -> str:

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from community.core.db import db, utcnow
 from community.membership import reports, services
 from community.membership.models import Membership, MembershipEvent, MembershipPlan
 from community.payments.models import Order, Payment
-from tests.conftest import PASSWORD, IsolatedClient, csrf_token_from, submit
+from tests.conftest import PASSWORD, IsolatedClient, count_queries, csrf_token_from, submit
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 BASE = "/organiser/membership"
@@ -981,20 +979,6 @@ def test_the_reports_page_with_no_member_says_so(app, organiser):
 
 
 # --- a fixed number of queries -------------------------------------------------------------------
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa_event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_the_list_and_the_reports_run_as_many_queries_for_3_as_for_30_members(

@@ -7,18 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event as sa_event
 
 from community.accounts.models import User
 from community.core.db import db, utcnow
 from community.payments import reports
 from community.payments import services as payments
 from community.payments.models import Order, Payment, Refund, WebhookEvent
-from tests.conftest import PASSWORD, IsolatedClient, submit
+from tests.conftest import PASSWORD, IsolatedClient, count_queries, submit
 
 # --- helpers -------------------------------------------------------------------------------------
 
@@ -507,21 +505,6 @@ def test_an_order_without_payments_says_so(app, world):
 
 
 # --- a fixed number of queries -------------------------------------------------------------------
-
-
-@contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = db.engine
-    sa_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("viewer_role", ["organiser", "admin"])
