@@ -14,6 +14,10 @@ from community.core.text import AMOUNT_TEXT_MAX, EMAIL_MAX
 from community.donations.models import DONOR_NAME_MAX, MESSAGE_MAX
 
 OTHER = "other"
+# An amount longer than any amount is not one: said as the service says it.
+AMOUNT_LENGTH = Length(
+    max=AMOUNT_TEXT_MAX, message=_l("Give the amount as a number, such as 5000.")
+)
 WALL_LABELS = [
     SelectChoice("anonymous", _l("Anonymously (no name, no amount)")),
     SelectChoice("name", _l("With my name, without the amount")),
@@ -31,7 +35,7 @@ class GiftForm(CheckedForm):
     amount = RadioField(_l("Amount"), choices=[], default="", validate_choice=False)
     other_amount = StringField(
         _l("Another amount"),
-        validators=[Optional(), Length(max=AMOUNT_TEXT_MAX)],
+        validators=[Optional(), AMOUNT_LENGTH],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
     # A currency not offered is refused by the service, in its words.
@@ -73,7 +77,7 @@ class AmountForm(CheckedForm):
     flashes_errors = True
     amount = StringField(
         _l("New monthly amount"),
-        validators=[Length(max=AMOUNT_TEXT_MAX)],
+        validators=[AMOUNT_LENGTH],
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
 
