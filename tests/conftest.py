@@ -200,11 +200,28 @@ def database(request, tmp_path_factory):
     return "postgresql", lambda tmp_path: url
 
 
+# What a test left behind: the tables with rows, and the id sequences it moved on (a row
+# inserted then deleted, or rolled back). Emptying only these (children first) and restarting
+# those sequences is several times quicker than truncating every table after every test.
+_USED_SEQUENCES = """
+SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences
+WHERE schemaname = current_schema() AND last_value IS NOT NULL
+"""
+
+
 def _truncate_all(url: str) -> None:
-    tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    names = [table.name for table in db.metadata.sorted_tables]
+    with_rows = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in names
+    )
     engine = sa.create_engine(url)
     with engine.begin() as connection:
-        connection.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        used = set(connection.scalars(sa.text(with_rows)))
+        for name in reversed(names):
+            if name in used:
+                connection.execute(sa.text(f'DELETE FROM "{name}"'))
+        for sequence in connection.scalars(sa.text(_USED_SEQUENCES)).all():
+            connection.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
     engine.dispose()
 
 
