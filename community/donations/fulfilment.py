@@ -1,11 +1,11 @@
 """Gifts as a purpose of payments: a gift's first payment confirmed, its checkout expired, money
-given back, and a monthly gift's later life at Stripe (each month's payment, a failed one, a
-pause or a new amount, its end).
+given back (of its first payment or of any later month), and a monthly gift's later life at Stripe
+(each month's payment, a failed one, a pause or a new amount, its end).
 
-These run inside the payments transaction that records the event (no commits here); the gift's
-row is locked first. Each confirmed payment becomes one `DonationPayment` (its ledger payment's
-id is unique there), so a repeated or late event never counts money twice. The donor's e-mails
-are written to the outbox in the same transaction.
+These run inside the payments transaction that records the event (no commits here); the gift's row
+is locked first. Each confirmed payment becomes one `DonationPayment` (its ledger payment's id is
+unique there), so a repeated or late event never counts money twice. The donor's e-mails are written
+to the outbox in the same transaction.
 """
 
 from __future__ import annotations
@@ -105,6 +105,17 @@ def donation_refunded(order: Order, refunded_minor: int, full: bool):
     return None
 
 
+def monthly_payment_refunded(order: Order, payment: Payment):
+    """Money back of one month of a monthly gift (not its first): that month's payment follows,
+    and with it the totals, the campaign's progress and its match."""
+    if _donation(order) is None:
+        return None
+    row = db.session.scalar(select(DonationPayment).where(DonationPayment.payment_id == payment.id))
+    if row is not None:
+        row.refunded_minor = min(max(payment.refunded_minor, row.refunded_minor), row.amount_minor)
+    return None
+
+
 def donation_refund_started(order: Order, amount_minor: int):
     # refund_order asks this outside any transaction (before Stripe is asked): read the gift,
     # never lock it, or the refund's own write transactions find the session written to.
@@ -190,6 +201,7 @@ DONATION_FULFILMENT = Fulfilment(
     expired=donation_expired,
     refunded=donation_refunded,
     refund_started=donation_refund_started,
+    payment_refunded=monthly_payment_refunded,
     renewed=monthly_renewed,
     past_due=monthly_past_due,
     changed=monthly_changed,

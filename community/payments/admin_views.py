@@ -12,11 +12,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectField
 
 from community.accounts.access import admin_required, organiser_required
+from community.core.dates import zone
 from community.core.errors import DomainError
 from community.core.forms import add_domain_error
 from community.core.i18n import current_language
+from community.core.money import format_money
+from community.core.urls import MAX_ID
 from community.payments import reports, services
 from community.payments.forms import RefundAmountForm
 from community.payments.visibility import purpose_label, visibility_for
@@ -88,11 +92,17 @@ def order(order_id: int):
         abort(404)
     rule = visibility_for(found.purpose)
     link = rule.link(found) if rule is not None and rule.link is not None else None
+    refundable = services.refundable_payments(found)
+    form = None
+    if _me().is_admin and refundable:
+        form = AdminRefundForm(formdata=None)
+        form.offer(found, refundable)
     return render_template(
         "payments/order.html",
         order=found,
-        refund_form=AdminRefundForm(formdata=None) if _me().is_admin else None,
+        refund_form=form,
         refundable=services.refundable_minor(found),
+        refundable_payments={payment.id: amount for payment, amount in refundable},
         events=reports.webhook_events_of(found),
         link=link,
         purpose_label=purpose_label,
@@ -103,7 +113,38 @@ def order(order_id: int):
 
 
 class AdminRefundForm(RefundAmountForm):
-    """A refused amount is flashed: the order page is redirected back to."""
+    """A refused amount is flashed: the order page is redirected back to. An order with a
+    subscription's later payments (a monthly gift's months) also asks which payment; the
+    service refuses one that is not this order's."""
+
+    payment = SelectField(_l("Payment to refund"), choices=[], validate_choice=False)
+
+    def offer(self, order, refundable) -> None:
+        """Ask which payment only when there is more than the first to choose from."""
+        if not any(payment.kind == "renewal" for payment, _amount in refundable):
+            del self.payment
+            return
+        self.payment.choices = [
+            (
+                str(payment.id),
+                _(
+                    "%(paid)s: up to %(amount)s",
+                    paid=payment.created_at.astimezone(zone()).strftime("%Y-%m-%d"),
+                    amount=format_money(amount, payment.currency, current_language()),
+                ),
+            )
+            for payment, amount in refundable
+        ]
+
+    def payment_id(self) -> int | None:
+        """The payment chosen: None (the one that settled the order) when nothing was sent; 0,
+        which no payment has, for what is not an id."""
+        text = (self.payment.data or "").strip() if "payment" in self._fields else ""
+        if not text:
+            return None
+        if text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
+            return int(text)
+        return 0
 
 
 @bp.post("/<int(max=2147483647):order_id>/refund")
@@ -124,6 +165,7 @@ def refund(order_id: int):
                 reason="administrator",
                 by_user_id=_me().id,
                 tell_buyer=True,
+                payment_id=form.payment_id(),
             )
         except DomainError as error:
             add_domain_error(form, error)

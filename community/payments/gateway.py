@@ -47,6 +47,8 @@ class CheckoutSession:
     metadata: dict = field(default_factory=dict)
     payment_intent: str | None = None
     subscription: str | None = None
+    # A subscription's first invoice (subscription mode), which its checkout paid.
+    invoice: str | None = None
     expires_at: datetime | None = None
     created: datetime | None = None
 
@@ -142,6 +144,7 @@ def _session_from(obj) -> CheckoutSession:
         metadata={str(key): str(value) for key, value in metadata.items()},
         payment_intent=_id_of(data.get("payment_intent")),
         subscription=_id_of(data.get("subscription")),
+        invoice=_id_of(data.get("invoice")),
         expires_at=_time(_integer(data, "expires_at")),
         created=_time(_integer(data, "created")),
     )
@@ -452,6 +455,31 @@ class StripeGateway:
         charge = intent.to_dict().get("latest_charge")
         url = charge.get("receipt_url") if isinstance(charge, dict) else None
         return url if _is_web_address(url) else None
+
+    def invoice_payment_intent(self, invoice_id: str) -> str | None:
+        """The payment intent that paid a subscription's invoice (since API version 2025-03-31
+        an invoice names its payments only through invoice payments), or None if none did."""
+        page = self._call(
+            self.client.v1.invoice_payments.list,
+            {"invoice": invoice_id, "status": "paid", "limit": 10},
+        )
+        for item in page.data:
+            payment = item.to_dict().get("payment") or {}
+            if isinstance(payment, dict) and payment.get("type") == "payment_intent":
+                return _id_of(payment.get("payment_intent"))
+        return None
+
+    def invoice_of_payment_intent(self, payment_intent_id: str) -> str | None:
+        """The invoice a payment intent paid (a subscription's), or None if it paid none."""
+        page = self._call(
+            self.client.v1.invoice_payments.list,
+            {"payment": {"type": "payment_intent", "payment_intent": payment_intent_id}},
+        )
+        for item in page.data:
+            invoice = _id_of(item.to_dict().get("invoice"))
+            if invoice:
+                return invoice
+        return None
 
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str

@@ -1,6 +1,7 @@
 """The payments ledger: orders, the payments that settle them (a Checkout Session at Stripe or in
 the sandbox, a bank transfer recorded by an administrator against the order's invoice, each
-renewal of a subscription), refunds, subscriptions, and every webhook event received.
+renewal of a subscription), refunds (each of one payment), subscriptions, and every webhook event
+received.
 
 Amounts are integers in the currency's minor unit with an ISO 4217 code. Provider ids are unique,
 so the same session, payment intent, invoice, refund, subscription or event can never be recorded
@@ -134,6 +135,8 @@ class Order(db.Model):
     invoice_number: Mapped[str | None] = mapped_column(String(32))
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    # What went back of the payment that settled the order (and its status says so): a
+    # subscription's later payments keep what went back of each on their own row.
     refunded_minor: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(status_type(ORDER_STATUSES, length=20), default="pending")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -169,6 +172,8 @@ class Payment(db.Model):
         CheckConstraint(f"provider IN {sql_in(PROVIDERS)}", name="provider_known"),
         CheckConstraint(f"kind IN {sql_in(PAYMENT_KINDS)}", name="kind_known"),
         CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        CheckConstraint("refunded_minor >= 0", name="refunded_not_negative"),
+        CheckConstraint("refunded_minor <= amount_minor", name="refunded_within_amount"),
         CheckConstraint("receipt_questions >= 0", name="receipt_questions_not_negative"),
         CheckConstraint(
             "kind <> 'checkout' OR session_id IS NOT NULL", name="checkout_has_session"
@@ -225,6 +230,9 @@ class Payment(db.Model):
     receipt_issued_on: Mapped[date | None] = mapped_column(Date)
     amount_minor: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
+    # What went back of this payment, as Stripe confirmed it (charge.refunded). For the payment
+    # that settled the order, the same as the order's refunded_minor.
+    refunded_minor: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     status: Mapped[str] = mapped_column(status_type(PAYMENT_STATUSES, length=16), default="open")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -258,6 +266,11 @@ class Refund(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # The payment this gives money back of: the one that settled the order, or one of a
+    # subscription's later payments (each refunded on its own).
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), index=True
+    )
     provider: Mapped[str] = mapped_column(String(16))
     refund_id: Mapped[str | None] = mapped_column(String(255))
     amount_minor: Mapped[int] = mapped_column(Integer)
@@ -268,6 +281,7 @@ class Refund(db.Model):
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     order: Mapped[Order] = relationship(back_populates="refunds")
+    payment: Mapped[Payment | None] = relationship()
 
     def transition(self, new_status: str, moment: datetime) -> None:
         _check_move(self, REFUND_TRANSITIONS, new_status)

@@ -307,6 +307,13 @@ class SandboxGateway:
         # No card is charged, so there is no receipt: the manage page shows none.
         return None
 
+    def invoice_payment_intent(self, invoice_id: str) -> str | None:
+        # A sandbox subscription is only ever paid by its checkout: it has no later invoices.
+        return None
+
+    def invoice_of_payment_intent(self, payment_intent_id: str) -> str | None:
+        return None
+
     def create_refund(
         self, *, payment_intent: str, amount_minor: int, idempotency_key: str
     ) -> RefundResult:

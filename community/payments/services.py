@@ -52,6 +52,7 @@ from community.payments.gateway import (
     CheckoutSession,
     GatewayError,
     InvoiceData,
+    MalformedEvent,
     StripeGateway,
     SubscriptionData,
     WebhookEventData,
@@ -92,6 +93,7 @@ __all__ = [
     "refund_order",
     "refundable_for",
     "refundable_minor",
+    "refundable_payments",
     "retry_refunds",
     "set_subscription_renewal",
     "start_checkout",
@@ -417,7 +419,7 @@ def refundable_for(purpose: str, references: list[str]) -> dict[str, int]:
                 Order.reference.in_(references[start : start + 500]),
                 Order.status.in_(("paid", "partially_refunded")),
             )
-            .options(selectinload(Order.refunds))
+            .options(selectinload(Order.refunds), selectinload(Order.payments))
         )
         for order in orders:
             amount = refundable_minor(order)
@@ -426,11 +428,40 @@ def refundable_for(purpose: str, references: list[str]) -> dict[str, int]:
     return left
 
 
-def refundable_minor(order: Order) -> int:
-    """What can still be given back: paid, less refunded, less refunds on their way (never below
+def refundable_minor(order: Order, payment: Payment | None = None) -> int:
+    """What can still be given back of the payment that settled the order (or of `payment`, one
+    of a subscription's later ones): paid, less refunded, less refunds on their way (never below
     zero, even while a refund made at the same moment elsewhere is being recorded)."""
-    pending = sum(r.amount_minor for r in order.refunds if r.status == "pending")
+    if payment is not None and payment.kind == "renewal":
+        pending = sum(
+            r.amount_minor
+            for r in order.refunds
+            if r.status == "pending" and r.payment_id == payment.id
+        )
+        return max(payment.amount_minor - payment.refunded_minor - pending, 0)
+    renewals = {p.id for p in order.payments if p.kind == "renewal"}
+    pending = sum(
+        r.amount_minor
+        for r in order.refunds
+        if r.status == "pending" and r.payment_id not in renewals
+    )
     return max(order.amount_minor - order.refunded_minor - pending, 0)
+
+
+def refundable_payments(order: Order) -> list[tuple[Payment, int]]:
+    """Each paid payment of the order that money can still go back of, with how much: the one
+    that settled it, then a subscription's later ones (whether it can go back online is the
+    refund's own rule)."""
+    found = []
+    for payment in order.payments:
+        if payment.status != "paid":
+            continue
+        if payment.kind != "renewal" and order.status not in ("paid", "partially_refunded"):
+            continue
+        amount = refundable_minor(order, payment)
+        if amount > 0:
+            found.append((payment, amount))
+    return found
 
 
 def refund_order(
@@ -441,8 +472,11 @@ def refund_order(
     by_user_id=None,
     interactive: bool = True,
     tell_buyer: bool = True,
+    payment_id: int | None = None,
 ) -> Refund:
-    """Ask Stripe to give money back (all of what is left, or `amount_minor`).
+    """Ask Stripe to give money back (all of what is left, or `amount_minor`) of the payment
+    that settled the order, or of `payment_id`: one of a subscription's later payments (a
+    monthly gift's third month), each refunded on its own.
 
     The refund is recorded as pending with our own id, which is also Stripe's idempotency key,
     under the order's row lock (taken by writing first), so two refunds asked at the same moment
@@ -456,7 +490,9 @@ def refund_order(
     in a row, as when an event is cancelled): what Stripe said is in the returned refund (failed,
     or pending without a provider id), never raised.
     """
-    refund_id = _record_refund(order.id, amount_minor, reason=reason, by_user_id=by_user_id)
+    refund_id = _record_refund(
+        order.id, amount_minor, reason=reason, by_user_id=by_user_id, payment_id=payment_id
+    )
     tell = _buyer_news(refund_id) if tell_buyer else None
     try:
         refund = _send_refund(refund_id, interactive=interactive)
@@ -482,18 +518,30 @@ def _buyer_news(refund_id: int):
     return handler.refund_started(order, refund.amount_minor)
 
 
+NO_SUCH_PAYMENT = _l("This order has no such payment to refund.")
+
+
 def _record_refund(
-    order_id: int, amount_minor: int | None, *, reason: str, by_user_id: int | None
+    order_id: int,
+    amount_minor: int | None,
+    *,
+    reason: str,
+    by_user_id: int | None,
+    payment_id: int | None = None,
 ) -> int:
     with write_transaction():  # what the caller read may be stale: the lock re-reads it
         db.session.execute(update(Order).where(Order.id == order_id).values(status=Order.status))
         order = db.session.get(Order, order_id, populate_existing=True)
-        if order is not None and order.status == "refunded":
-            raise DomainError(ALREADY_REFUNDED)
-        if order is None or order.status not in ("paid", "partially_refunded"):
+        if order is None:
             raise DomainError(_l("Only a paid order can be refunded."))
         db.session.expire(order, ["refunds", "payments"])
-        refundable = refundable_minor(order)
+        payment = _refunded_payment(order, payment_id)
+        if payment is None or payment.kind != "renewal":
+            if order.status == "refunded":
+                raise DomainError(ALREADY_REFUNDED)
+            if order.status not in ("paid", "partially_refunded"):
+                raise DomainError(_l("Only a paid order can be refunded."))
+        refundable = refundable_minor(order, payment)
         if refundable == 0:
             raise DomainError(ALREADY_REFUNDED)
         amount = refundable if amount_minor is None else amount_minor
@@ -505,11 +553,11 @@ def _record_refund(
                 ),
                 field="amount",
             )
-        payment = _paid_payment(order)
-        if payment is None or gateway() is None:
+        if not _refundable_online(payment):
             raise DomainError(_l("This payment cannot be refunded online."))
         refund = Refund(
             order_id=order.id,
+            payment_id=payment.id,
             provider=payment.provider,
             amount_minor=amount,
             status="pending",
@@ -520,8 +568,32 @@ def _record_refund(
     return refund.id
 
 
-def _paid_payment(order: Order) -> Payment | None:
-    return next((p for p in order.payments if p.status == "paid" and p.payment_intent_id), None)
+def _settling_payment(order: Order) -> Payment | None:
+    """The paid payment that settled the order (a subscription's renewals come on top)."""
+    return next((p for p in order.payments if p.status == "paid" and p.kind != "renewal"), None)
+
+
+def _refunded_payment(order: Order, payment_id: int | None) -> Payment | None:
+    """The payment a refund is asked of: the one named (it must be a paid one of this order),
+    else the one that settled the order."""
+    if payment_id is None:
+        return _settling_payment(order)
+    payment = next((p for p in order.payments if p.id == payment_id), None)
+    if payment is None or payment.status != "paid":
+        raise DomainError(NO_SUCH_PAYMENT)
+    return payment
+
+
+def _refundable_online(payment: Payment | None) -> bool:
+    """Whether Stripe (or the sandbox) can give this payment back: it is the gateway's, and it
+    names its payment intent or the invoice it paid (whose intent is asked for then)."""
+    stripe = gateway()
+    return (
+        payment is not None
+        and stripe is not None
+        and stripe.provider == payment.provider
+        and bool(payment.payment_intent_id or payment.invoice_id)
+    )
 
 
 def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
@@ -531,14 +603,17 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
     refund = db.session.get(Refund, refund_id, populate_existing=True)
     if refund is None or refund.status != "pending" or refund.refund_id:
         return refund
-    payment = _paid_payment(refund.order)
+    payment = refund.payment or _settling_payment(refund.order)
     stripe = gateway()
-    if payment is None or stripe is None or stripe.provider != refund.provider:
+    if not _refundable_online(payment) or stripe.provider != refund.provider:
         log.error("refund %s cannot be sent: no paid payment or no gateway", refund.id)
         return refund
     try:
+        intent = payment.payment_intent_id or _intent_of_invoice(stripe, payment)
+        if intent is None:
+            raise GatewayError(f"invoice {payment.invoice_id} has no payment", transient=False)
         result = stripe.create_refund(
-            payment_intent=payment.payment_intent_id,
+            payment_intent=intent,
             amount_minor=refund.amount_minor,
             idempotency_key=f"refund-{refund.id}",
         )
@@ -568,6 +643,19 @@ def _send_refund(refund_id: int, *, interactive: bool) -> Refund:
         .values(refund_id=result.id)
     )
     return db.session.get(Refund, refund.id, populate_existing=True)
+
+
+def _intent_of_invoice(stripe, payment: Payment) -> str | None:
+    """Ask Stripe which payment intent paid this payment's invoice (a renewal recorded while
+    Stripe could not say) and keep it."""
+    intent = stripe.invoice_payment_intent(payment.invoice_id)
+    if intent is not None:
+        _write_alone(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.payment_intent_id.is_(None))
+            .values(payment_intent_id=intent)
+        )
+    return intent
 
 
 def _write_alone(statement) -> None:
@@ -614,6 +702,7 @@ def _refund_unfulfilled(order: Order, payment: Payment) -> None:
     transaction as the webhook event that brought it (so once), asked of Stripe after commit."""
     refund = Refund(
         order_id=order.id,
+        payment_id=payment.id,
         provider=payment.provider,
         amount_minor=order.amount_minor - order.refunded_minor,
         status="pending",
@@ -625,12 +714,20 @@ def _refund_unfulfilled(order: Order, payment: Payment) -> None:
     after_commit(lambda: _send_refund(refund_id, interactive=False))
 
 
-def _refunded(charge: dict, provider: str) -> tuple[str, int | None]:
+def _refunded(charge: dict, provider: str, invoice_id: str | None = None) -> tuple[str, int | None]:
+    """Money went back of one payment, as Stripe confirms it (ours, or one made in Stripe's
+    dashboard). A payment is found by its payment intent, or (a subscription's payment recorded
+    while Stripe could not name its intent) by the invoice it paid, asked of Stripe before this
+    transaction (`invoice_id`)."""
     refunded_charge = refunded_charge_from_event_object(charge)
     intent = refunded_charge.payment_intent
     payment = db.session.scalar(
         select(Payment).where(Payment.provider == provider, Payment.payment_intent_id == intent)
     )
+    if payment is None and invoice_id is not None:
+        payment = db.session.scalar(
+            select(Payment).where(Payment.provider == provider, Payment.invoice_id == invoice_id)
+        )
     if payment is None:
         log.error("refund for an unknown payment intent %s", intent)
         return "unknown payment", None
@@ -638,22 +735,34 @@ def _refunded(charge: dict, provider: str) -> tuple[str, int | None]:
         update(Order).where(Order.id == payment.order_id).values(status=Order.status)
     )
     order = db.session.get(Order, payment.order_id, populate_existing=True)
-    refunded = min(refunded_charge.amount_refunded, order.amount_minor)
-    if refunded <= order.refunded_minor:
+    payment = db.session.get(Payment, payment.id, populate_existing=True)
+    if payment.payment_intent_id is None:
+        payment.payment_intent_id = intent
+    settling = payment.kind != "renewal"
+    refunded = min(refunded_charge.amount_refunded, payment.amount_minor)
+    if settling:
+        refunded = min(refunded, order.amount_minor)
+    before = order.refunded_minor if settling else payment.refunded_minor
+    if refunded <= before:
         return "already recorded", order.id
     moment = utcnow()
     settled = 0
     for refund in order.refunds:
-        if refund.status == "pending" and order.refunded_minor + settled + refund.amount_minor <= (
-            refunded
+        # Before refunds named their payment, each was of the one that settled the order.
+        of_this = refund.payment_id == payment.id or (settling and refund.payment_id is None)
+        if (
+            of_this
+            and refund.status == "pending"
+            and before + settled + refund.amount_minor <= refunded
         ):
             refund.transition("succeeded", moment)
             settled += refund.amount_minor
-    rest = refunded - order.refunded_minor - settled
+    rest = refunded - before - settled
     if rest > 0:  # refunded at Stripe directly, not through us
         db.session.add(
             Refund(
                 order_id=order.id,
+                payment_id=payment.id,
                 provider=provider,
                 amount_minor=rest,
                 status="succeeded",
@@ -661,16 +770,26 @@ def _refunded(charge: dict, provider: str) -> tuple[str, int | None]:
                 settled_at=moment,
             )
         )
+    payment.refunded_minor = refunded
+    handler = fulfilment_for(order.purpose)
+    if handler is not None and rest > 0 and handler.refund_started is not None:
+        # Nobody here asked for it, so nobody has told the buyer yet.
+        told = handler.refund_started(order, rest)
+        if told is not None:
+            told()  # in this transaction: the outbox sends it with the refund's record
+    if not settling:
+        # One of a subscription's later payments: the order (its first payment) is as it was.
+        db.session.flush()
+        if handler is not None and handler.payment_refunded is not None:
+            action = handler.payment_refunded(order, payment)
+            if action is not None:
+                after_commit(action)
+        full = refunded == payment.amount_minor
+        return ("renewal refunded" if full else "renewal partially refunded"), order.id
     order.refunded_minor = refunded
     full = refunded == order.amount_minor
     order.transition("refunded" if full else "partially_refunded", moment)
-    handler = fulfilment_for(order.purpose)
     if handler is not None:
-        if rest > 0 and handler.refund_started is not None:
-            # Nobody here asked for it, so nobody has told the buyer yet.
-            told = handler.refund_started(order, rest)
-            if told is not None:
-                told()  # in this transaction: the outbox sends it with the refund's record
         action = handler.refunded(order, refunded, full)
         if action is not None:
             after_commit(action)
@@ -687,6 +806,7 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
     timeout raises Busy: the caller answers 503 and Stripe delivers again later.
     """
     latest = _latest_subscription(event)
+    asked = _payment_facts(event, provider)
     try:
         with write_transaction():
             db.session.add(
@@ -701,7 +821,7 @@ def apply_event(event: WebhookEventData, provider: str = "stripe") -> str:
                 db.session.flush()
             except IntegrityError as error:
                 raise _Duplicate from error
-            outcome, order_id = _dispatch(event, provider, latest)
+            outcome, order_id = _dispatch(event, provider, latest, asked)
             db.session.execute(
                 update(WebhookEvent)
                 .where(WebhookEvent.provider == provider, WebhookEvent.event_id == event.id)
@@ -735,9 +855,44 @@ def _latest_subscription(event: WebhookEventData) -> dict | None:
         return None
 
 
+def _payment_facts(event: WebhookEventData, provider: str) -> dict:
+    """What an event about a subscription's payment does not say, asked of the provider before
+    the event's transaction (since API version 2025-03-31 invoices and charges no longer name
+    each other): the payment intent that paid an invoice, or the invoice that a refunded charge
+    we do not know paid. Empty when there is nothing to ask or the provider cannot be asked: a
+    renewal is then recorded without its intent, which a refund asks for later."""
+    stripe = gateway()
+    if stripe is None or stripe.provider != provider:
+        return {}
+    try:
+        if event.type == "invoice.paid":
+            invoice_id = event.object.get("id")
+            if isinstance(invoice_id, str) and event.object.get("amount_paid"):
+                return {"payment_intent": stripe.invoice_payment_intent(invoice_id)}
+        elif event.type == "charge.refunded":
+            intent = refunded_charge_from_event_object(event.object).payment_intent
+            if intent is not None:
+                known = db.session.scalar(
+                    select(Payment.id).where(
+                        Payment.provider == provider, Payment.payment_intent_id == intent
+                    )
+                )
+                if known is None:
+                    return {"invoice": stripe.invoice_of_payment_intent(intent)}
+    except GatewayError as error:
+        log.warning("event %s: the provider could not say more: %s", event.id, error)
+    except MalformedEvent:
+        pass  # the event itself is refused in its transaction
+    return {}
+
+
 def _dispatch(
-    event: WebhookEventData, provider: str, latest: dict | None = None
+    event: WebhookEventData,
+    provider: str,
+    latest: dict | None = None,
+    asked: dict | None = None,
 ) -> tuple[str, int | None]:
+    asked = asked or {}
     kind = event.type
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         session = session_from_event_object(event.object)
@@ -751,9 +906,10 @@ def _dispatch(
         session = session_from_event_object(event.object)
         return _closed(session, provider, "expired")
     if kind == "charge.refunded":
-        return _refunded(event.object, provider)
+        return _refunded(event.object, provider, asked.get("invoice"))
     if kind in SUBSCRIPTION_EVENTS and kind.startswith("invoice."):
-        return _invoice_event(invoice_from_event_object(event.object), provider, kind)
+        invoice = invoice_from_event_object(event.object)
+        return _invoice_event(invoice, provider, kind, asked.get("payment_intent"))
     if kind in SUBSCRIPTION_EVENTS:
         deleted = kind == "customer.subscription.deleted"
         current = latest if latest is not None and not deleted else event.object
@@ -832,7 +988,10 @@ def _paid(session: CheckoutSession, provider: str) -> tuple[str, int | None]:
     if order.status not in ("pending", "expired", "failed") or payment.status == "paid":
         return f"already {order.status}", order.id
     moment = utcnow()
-    payment.payment_intent_id = session.payment_intent
+    payment.payment_intent_id = session.payment_intent or payment.payment_intent_id
+    if session.invoice and payment.invoice_id is None:
+        # A subscription's first invoice, paid by this checkout: its refund is asked by it.
+        payment.invoice_id = session.invoice
     if session.payment_intent:
         payment_id = payment.id
         after_commit(lambda: _receipt_once_paid(payment_id))
@@ -1124,12 +1283,25 @@ def _tell_subscription(order: Order, row: Subscription, callback: str) -> None:
         after_commit(action)
 
 
-def _invoice_event(invoice: InvoiceData, provider: str, kind: str) -> tuple[str, int | None]:
+def _invoice_event(
+    invoice: InvoiceData, provider: str, kind: str, intent: str | None = None
+) -> tuple[str, int | None]:
     order, row = _subscription_of(invoice.subscription, invoice.metadata, provider)
     if order is None:
         return "recorded", None  # not a subscription of ours (or not yet one we know)
     if invoice.billing_reason == "subscription_create":
-        # The first invoice is what its checkout paid (or failed to): that event decides.
+        # The first invoice is what its checkout paid (or failed to): that event decides. Its
+        # payment intent is kept on the checkout's payment (once that is recorded), for refunds.
+        if intent is not None:
+            db.session.execute(
+                update(Payment)
+                .where(
+                    Payment.provider == provider,
+                    Payment.invoice_id == invoice.id,
+                    Payment.payment_intent_id.is_(None),
+                )
+                .values(payment_intent_id=intent)
+            )
         return "first invoice: settled by its checkout", order.id
     moment = utcnow()
     _extend_period(row, invoice.period_end)
@@ -1161,6 +1333,7 @@ def _invoice_event(invoice: InvoiceData, provider: str, kind: str) -> tuple[str,
             provider=provider,
             kind="renewal",
             invoice_id=invoice.id,
+            payment_intent_id=intent,
             amount_minor=invoice.amount_paid,
             currency=invoice.currency,
             status="paid",

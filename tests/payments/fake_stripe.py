@@ -1,7 +1,8 @@
 """A fake Stripe for the tests: a real HTTP server on 127.0.0.1 that the real `stripe` SDK talks to.
 
 It answers the part of Stripe's v1 API the payments package uses — Checkout Sessions (create,
-retrieve, expire, list, line items), payment intents, charges, refunds, subscriptions, invoices,
+retrieve, expire, list, line items), payment intents, charges, refunds, subscriptions, invoices
+(each paid one by a payment intent, named by an invoice payment, as since API version 2025-03-31),
 customers and events — in Stripe's JSON format, with Stripe-style errors, Stripe's minimum charges,
 unknown-parameter refusals and idempotency keys. Tests drive what happens on Stripe's side
 (`complete`, `async_result`, `expire`, `tamper`, `settle_refund`, subscription renewals) and every
@@ -71,6 +72,7 @@ ID_PREFIXES = {
     "subscription": "sub_",
     "subscription_item": "si_",
     "invoice": "in_",
+    "invoice_payment": "inpay_",
     "customer": "cus_",
     "event": "evt_",
     "price": "price_",
@@ -1096,11 +1098,62 @@ class FakeStripe:
         return invoice
 
     def _pay_invoice(self, invoice: dict) -> None:
+        """The invoice is paid, as on Stripe, by a payment intent with its charge; the invoice
+        payment between them is the only link (neither the invoice nor the charge names the
+        other since API version 2025-03-31)."""
         invoice["status"] = "paid"
         invoice["attempted"] = True
         invoice["amount_paid"] = invoice["amount_due"]
         invoice["amount_remaining"] = 0
         invoice["status_transitions"] = {"paid_at": self._now()}
+        if invoice["amount_paid"] <= 0:
+            return
+        intent = self._store(
+            {
+                "id": _new_id("payment_intent"),
+                "object": "payment_intent",
+                "amount": invoice["amount_paid"],
+                "amount_capturable": 0,
+                "amount_received": 0,
+                "created": self._now(),
+                "currency": invoice["currency"],
+                "customer": invoice["customer"],
+                "description": "Subscription update"
+                if invoice["billing_reason"] != "subscription_create"
+                else "Subscription creation",
+                "latest_charge": None,
+                "livemode": False,
+                "metadata": {},
+                "payment_method_types": ["card"],
+                "receipt_email": None,
+                "status": "processing",
+            }
+        )
+        self._succeed_payment_intent(intent, invoice.get("customer_email"))
+        self._store(
+            {
+                "id": _new_id("invoice_payment"),
+                "object": "invoice_payment",
+                "amount_paid": invoice["amount_paid"],
+                "amount_requested": invoice["amount_paid"],
+                "created": self._now(),
+                "currency": invoice["currency"],
+                "invoice": invoice["id"],
+                "is_default": True,
+                "livemode": False,
+                "payment": {"type": "payment_intent", "payment_intent": intent["id"]},
+                "status": "paid",
+                "status_transitions": {"canceled_at": None, "paid_at": self._now()},
+            }
+        )
+
+    def payment_intent_of_invoice(self, invoice_id: str) -> str:
+        """The payment intent that paid this invoice (for a test that refunds it by hand)."""
+        with self._lock:
+            for payment in self._objects.values():
+                if payment["object"] == "invoice_payment" and payment["invoice"] == invoice_id:
+                    return payment["payment"]["payment_intent"]
+        raise KeyError(f"no payment of {invoice_id}")
 
     def _cancel_subscription(self, subscription: dict, context: _Context | None = None) -> dict:
         if subscription["status"] == "canceled":
@@ -1352,6 +1405,7 @@ class FakeStripe:
         ("POST", r"/v1/subscriptions/(?P<object_id>[^/]+)", "_api_update_subscription"),
         ("DELETE", r"/v1/subscriptions/(?P<object_id>[^/]+)", "_api_cancel_subscription"),
         ("GET", r"/v1/invoices/(?P<object_id>[^/]+)", "_api_retrieve_invoice"),
+        ("GET", r"/v1/invoice_payments", "_api_list_invoice_payments"),
         ("GET", r"/v1/customers/(?P<object_id>[^/]+)", "_api_retrieve_customer"),
         ("GET", r"/v1/events", "_api_list_events"),
         ("GET", r"/v1/events/(?P<object_id>[^/]+)", "_api_retrieve_event"),
@@ -1747,6 +1801,32 @@ class FakeStripe:
         metadata = _metadata(params.get("metadata"), "metadata")
         refund = self._create_refund(intent_id, amount, metadata, reason, [], context)
         return 200, self._expand(refund, params)
+
+    def _api_list_invoice_payments(self, params: dict, context: _Context) -> tuple[int, dict]:
+        _reject_unknown(
+            params,
+            {"invoice", "payment", "status", "created", "limit", "starting_after", "ending_before"},
+        )
+        found = [o for o in self._objects.values() if o["object"] == "invoice_payment"]
+        if params.get("invoice"):
+            found = [o for o in found if o["invoice"] == params["invoice"]]
+        if params.get("status"):
+            if params["status"] not in {"canceled", "open", "paid"}:
+                raise StripeErrorResponse(400, "Invalid status.", param="status")
+            found = [o for o in found if o["status"] == params["status"]]
+        payment = params.get("payment")
+        if payment is not None:
+            payment = _hash(payment, "payment")
+            _reject_unknown(payment, {"type", "payment_intent", "payment_record"}, "payment")
+            if payment.get("type") not in {"payment_intent", "payment_record"}:
+                raise StripeErrorResponse(400, "Invalid payment[type].", param="payment[type]")
+            if payment.get("payment_intent"):
+                found = [
+                    o
+                    for o in found
+                    if o["payment"].get("payment_intent") == payment["payment_intent"]
+                ]
+        return 200, self._list(found, params, "/v1/invoice_payments")
 
     def _api_list_refunds(self, params: dict, context: _Context) -> tuple[int, dict]:
         _reject_unknown(
