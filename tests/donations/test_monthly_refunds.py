@@ -246,7 +246,7 @@ def test_a_refund_beyond_a_month_or_of_another_orders_payment_is_refused(
     client_ja.post(
         f"{path}/refund", data={"csrf_token": token, "amount": "100", "payment": str(others.id)}
     )
-    assert "この注文にその支払いはありません。" in page_text(client_ja.get(path))
+    assert "この注文には、返金できるその支払いがありません。" in page_text(client_ja.get(path))
 
     assert len(fake_stripe.requests_to("POST", "/v1/refunds")) == refunds_asked
     db.session.rollback()
