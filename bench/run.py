@@ -30,43 +30,24 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import pages
 from bench.burst import BurstResult, MailSink, render_burst, run_burst
 from bench.database import PROJECT_ROOT, application_environment, create_database, prepare
 from bench.dataset import run_dataset
 from bench.errors import BenchError, run_guarded
-from bench.server import GunicornServer, fetch
+from bench.server import GunicornServer
 from bench.webhooks import WebhookResult, render_webhooks, run_webhooks
-from bench.wrk import WrkResult, ensure_wrk, failures_of, run_wrk, write_status_script, wrk_version
+from bench.wrk import ensure_wrk, wrk_version
 
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    path: str  # "{detail_slug}" stands for the event bench.dataset picked
-    target: float | None = None  # the least share of the trivial route's requests per second
-    optional: bool = False  # skipped, not failed, when it does not answer 200
-
-
-# The first is the trivial route every other figure is compared with.
-ROUTES: list[Route] = [
-    Route("trivial", "/robots.txt"),
-    Route("home", "/"),
-    Route("events", "/events", target=0.25),
-    Route("event", "/events/{detail_slug}", target=0.25),
-    Route("api_events", "/api/v1/events", target=0.35, optional=True),
-]
-
-WRK_THREADS = 2
-WRK_CONNECTIONS = 16
-WARMUP_SECONDS = 2
+WRK_THREADS = pages.WRK_THREADS
+WRK_CONNECTIONS = pages.WRK_CONNECTIONS
+WARMUP_SECONDS = pages.WARMUP_SECONDS
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "latest.json"
 DATASET_TIMEOUT_SECONDS = 1800
-
-Measured = tuple[Route, str, WrkResult]  # the route, its path in this run, wrk's figures
+_table = pages.table
 
 
 def _whole_number(name: str, default: int, minimum: int = 1) -> int:
@@ -92,162 +73,25 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def resolve_routes(
-    server: GunicornServer, detail_slug: str
-) -> tuple[list[tuple[Route, str]], list[dict]]:
-    """The routes of this run with their paths; optional ones that do not answer 200 are skipped."""
-    routes, skipped = [], []
-    for route in ROUTES:
-        path = route.path.format(detail_slug=detail_slug)
-        status, location = fetch(server.base_url + path)
-        if route.optional and status != 200:
-            reason = f"API not available ({path} answered {status})"
-            print(f"  {route.name:<11} {path:<28} skipped: {reason}", flush=True)
-            skipped.append({"name": route.name, "path": path, "reason": reason})
-        elif not 200 <= status < 300:
-            where = f" to {location}" if location else ""
-            raise BenchError(f"route {route.name} ({path}) answered {status}{where}, not 2xx")
-        else:
-            routes.append((route, path))
-    return routes, skipped
-
-
-def measure(
-    server: GunicornServer, wrk: str, script: Path, duration: int, routes: list[tuple[Route, str]]
-) -> list[Measured]:
-    results = []
-    for route, path in routes:
-        url = server.base_url + path
-        print(
-            f"  {route.name:<11} {path:<28} warm-up {WARMUP_SECONDS}s, then {duration}s", flush=True
-        )
-        options = {"threads": WRK_THREADS, "connections": WRK_CONNECTIONS, "script": script}
-        run_wrk(wrk, url, duration_seconds=WARMUP_SECONDS, **options)
-        results.append((route, path, run_wrk(wrk, url, duration_seconds=duration, **options)))
-    return results
-
-
-def _ratio(result: WrkResult, baseline: float) -> float | None:
-    return result.requests_per_second / baseline if baseline else None
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], left_aligned: set[int]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-
-    def line(cells):
-        return "  ".join(
-            cell.ljust(width) if i in left_aligned else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def render_table(results: list[Measured]) -> str:
-    baseline = results[0][2].requests_per_second
-    header = ("route", "path", "req/s", "vs trivial", "p50 ms", "p99 ms", "errors")
-    rows = []
-    for route, path, result in results:
-        ratio = _ratio(result, baseline)
-        rows.append(
-            (
-                route.name,
-                path,
-                f"{result.requests_per_second:.1f}",
-                f"{ratio:.2f}×" if ratio is not None else "n/a",
-                f"{result.latency_p50_ms:.2f}",
-                f"{result.latency_p99_ms:.2f}",
-                str(result.error_count),
-            )
-        )
-    return _table(header, rows, left_aligned={0, 1})
-
-
-def assess_targets(results: list[Measured], skipped: list[dict]) -> list[dict]:
-    """PASS or MISS against each route's target; reported for the lead, never failing the run."""
-    baseline = results[0][2].requests_per_second
-    targets = []
-    for route, path, result in results:
-        if route.target is None:
-            continue
-        ratio = _ratio(result, baseline)
-        passed = ratio is not None and ratio >= route.target
-        targets.append(
-            {
-                "name": route.name,
-                "path": path,
-                "target": route.target,
-                "ratio_to_trivial": round(ratio, 4) if ratio is not None else None,
-                "result": "PASS" if passed else "MISS",
-            }
-        )
-    skipped_names = {entry["name"] for entry in skipped}
-    for route in ROUTES:
-        if route.target is not None and route.name in skipped_names:
-            path = next(e["path"] for e in skipped if e["name"] == route.name)
-            targets.append(
-                {
-                    "name": route.name,
-                    "path": path,
-                    "target": route.target,
-                    "ratio_to_trivial": None,
-                    "result": "skipped: API not available",
-                }
-            )
-    return targets
-
-
-def render_targets(targets: list[dict]) -> str:
-    header = ("route", "path", "vs trivial", "target", "result")
-    rows = [
-        (
-            target["name"],
-            target["path"],
-            f"{target['ratio_to_trivial']:.2f}×" if target["ratio_to_trivial"] is not None else "-",
-            f"≥ {target['target']:.2f}×",
-            target["result"],
-        )
-        for target in targets
-    ]
-    title = "Targets (share of the trivial route's requests per second; a MISS does not fail):"
-    return title + "\n" + _table(header, rows, left_aligned={0, 1, 4})
-
-
-def describe_failures(results: list[Measured]) -> list[str]:
-    failures = []
-    for route, path, result in results:
-        failures += failures_of(f"{route.name} ({path})", result)
-    return failures
-
-
 def write_results(
     machine: dict,
     dataset: dict,
-    results: list[Measured],
+    results: list[pages.Measured],
     skipped: list[dict],
     targets: list[dict],
+    memory: pages.Memory,
     burst: BurstResult,
     webhooks: WebhookResult,
     ok: bool,
 ) -> None:
-    baseline = results[0][2].requests_per_second
     document = {
         "ok": ok,
         "machine": machine,
         "dataset": dataset,
-        "routes": [
-            {
-                "name": route.name,
-                "path": path,
-                "ratio_to_trivial": (
-                    round(result.requests_per_second / baseline, 4) if baseline else None
-                ),
-                **result.as_dict(),
-            }
-            for route, path, result in results
-        ],
+        "routes": pages.as_dicts(results),
         "skipped_routes": skipped,
         "targets": targets,
+        "memory": memory.as_dict(),
         "burst": burst.as_dict(),
         "webhooks": webhooks.as_dict(),
     }
@@ -274,10 +118,18 @@ def generate_dataset(app_env: dict[str, str], events: int, registrations: int) -
     return dataset
 
 
+def _server(app_env: dict[str, str], workers: int, log: Path, settings, **options):
+    worker_class, threads = settings
+    return GunicornServer(
+        app_env, workers, log, worker_class=worker_class, threads=threads, **options
+    )
+
+
 def run() -> int:
     duration = _whole_number("BENCH_DURATION", 10)
-    workers = _whole_number("BENCH_WORKERS", 4)
-    worker_class, threads = _worker_settings()
+    workers = _whole_number("BENCH_WORKERS", 2)
+    settings = _worker_settings()
+    rounds = _whole_number("BENCH_ROUNDS", 2)
     events = _whole_number("BENCH_EVENTS", 1000)
     registrations = _whole_number("BENCH_REGISTRATIONS", 100_000, minimum=0)
     burst_people = _whole_number("BENCH_BURST_PEOPLE", 500)
@@ -296,7 +148,7 @@ def run() -> int:
     with tempfile.TemporaryDirectory(prefix="community-bench-") as workdir_name:
         workdir = Path(workdir_name)
         database = create_database(workdir, postgres_url)
-        server = None
+        servers: dict[str, GunicornServer] = {}
         mail_sink = MailSink()
         try:
             app_env = application_environment(database)
@@ -305,44 +157,54 @@ def run() -> int:
             dataset = generate_dataset(app_env, events, registrations)
             mail_sink.start()
             app_env |= mail_sink.environment()
-            server = GunicornServer(
-                app_env,
-                workers,
-                workdir / "gunicorn.log",
-                worker_class=worker_class,
-                threads=threads,
-                mail_worker=True,
+            servers["app"] = _server(
+                app_env, workers, workdir / "gunicorn.log", settings, mail_worker=True
             )
-            print(f"Starting gunicorn ({server.description}) on {server.base_url} …")
-            server.start()
-            routes, skipped = resolve_routes(server, dataset["detail_slug"])
-            results = measure(server, wrk, write_status_script(workdir), duration, routes)
+            servers["afresh"] = _server(
+                app_env | {"PAGE_CACHE_SECONDS": "0"},
+                workers,
+                workdir / "afresh" / "gunicorn.log",
+                settings,
+            )
+            servers["hello"] = _server(
+                app_env, workers, workdir / "hello" / "gunicorn.log", settings,
+                application="bench.hello:app",
+            )  # fmt: skip
+            for name, server in servers.items():
+                server.log_path.parent.mkdir(parents=True, exist_ok=True)
+                print(f"Starting gunicorn {name} ({server.description}) on {server.base_url} …")
+                server.start()
+            app = servers["app"]
+            cookie = pages.sign_in(app.base_url, *pages.MEMBER_LOGIN)
+            values = pages.placeholders(app, dataset["detail_slug"])
+            routes, skipped = pages.resolve(servers, values, cookie)
+            results, memory = pages.measure(servers, wrk, workdir, duration, routes, cookie, rounds)
             print("Registration burst …", flush=True)
             burst = run_burst(
-                server.base_url,
+                app.base_url,
                 app_env,
                 people=burst_people,
                 places=burst_places,
                 mail_sink=mail_sink,
-                still_sending=server.mail_worker.check_running,
+                still_sending=app.mail_worker.check_running,
             )
-            trivial = results[0][2].requests_per_second
+            trivial = pages._rate(results, "trivial")
             if trivial:
                 burst.share_of_trivial = round(burst.registrations_per_second / trivial, 4)
             print("Webhook burst …", flush=True)
             webhooks = run_webhooks(
-                server.base_url,
+                app.base_url,
                 app_env,
-                server.webhook_secret,
+                app.webhook_secret,
                 orders=webhook_orders,
                 mail_sink=mail_sink,
-                still_sending=server.mail_worker.check_running,
+                still_sending=app.mail_worker.check_running,
             )
         finally:
             # A second Ctrl-C must not leave gunicorn running or the schema behind.
             previous_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
-                if server is not None:
+                for server in servers.values():
                     server.stop()
                 mail_sink.stop()
             finally:
@@ -361,7 +223,7 @@ def run() -> int:
             f"{dataset['events']} events, {dataset['registrations']} registrations "
             f"(+ seed-demo), generated in {dataset['seconds']:.1f}s"
         ),
-        "gunicorn_workers": server.description,
+        "gunicorn_workers": servers["app"].description + "; the same for afresh and hello",
         "mail": (
             "MAIL_DELIVERY=worker: written to the outbox, sent by one `flask worker` to a local "
             "SMTP sink on 127.0.0.1 (aiosmtpd)"
@@ -369,24 +231,29 @@ def run() -> int:
         "wrk": f"{wrk_version(wrk)}, {WRK_THREADS} threads, {WRK_CONNECTIONS} connections",
         "duration_seconds": duration,
         "warmup_seconds": WARMUP_SECONDS,
+        "rounds": rounds,
         "total_seconds": round(time.monotonic() - clock, 1),
     }
-    failures = describe_failures(results)
+    failures = pages.failures(results, memory)
     failures += [f"burst: {failure}" for failure in burst.failures]
     failures += [f"webhooks: {failure}" for failure in webhooks.failures]
-    targets = assess_targets(results, skipped)
-    write_results(machine, dataset, results, skipped, targets, burst, webhooks, ok=not failures)
+    targets = pages.assess(results, skipped)
+    write_results(
+        machine, dataset, results, skipped, targets, memory, burst, webhooks, ok=not failures
+    )
 
     print()
     label_width = max(map(len, machine)) + 1
     for key, value in machine.items():
         print(f"{key + ':':<{label_width}} {value}")
     print()
-    print(render_table(results))
+    print(pages.render(results))
     for entry in skipped:
         print(f"{entry['name']} ({entry['path']}): skipped: {entry['reason']}")
     print()
-    print(render_targets(targets))
+    print(pages.render_targets(targets))
+    print()
+    print(pages.render_memory(memory))
     print()
     print(render_burst(burst))
     print()
@@ -395,7 +262,8 @@ def run() -> int:
     print(f"Results written to {RESULTS_PATH.relative_to(PROJECT_ROOT)}")
     if failures:
         print(
-            "\nFAILED: every answer must be 2xx, no socket may fail, and the burst must",
+            "\nFAILED: every answer must be 2xx, no socket may fail, no worker may grow from one"
+            " round to the next, and the burst must",
             file=sys.stderr,
         )
         print(

@@ -112,6 +112,7 @@ class GunicornServer:
         worker_class: str = "sync",
         threads: int = 1,
         mail_worker: bool = False,
+        application: str = "wsgi:app",
     ) -> None:
         if worker_class not in WORKER_CLASSES:
             raise BenchError(f"worker class must be one of {', '.join(WORKER_CLASSES)}")
@@ -119,6 +120,7 @@ class GunicornServer:
             # gunicorn would quietly switch to gthread: say so instead.
             raise BenchError("sync workers have one thread each; threads need gthread workers")
         self.app_env = app_env
+        self.application = application  # bench.hello:app for the baseline
         self.workers = workers
         self.worker_class = worker_class
         self.threads = threads
@@ -168,7 +170,7 @@ class GunicornServer:
             sys.executable,
             "-m",
             "gunicorn",
-            "wsgi:app",
+            self.application,
             "--bind",
             f"{HOST}:{self.port}",
             "--worker-class",
@@ -224,6 +226,29 @@ class GunicornServer:
     def log_tail(self, lines: int = 30) -> str:
         return _tail(self.log_path, "gunicorn", lines)
 
+    def worker_pids(self) -> list[int]:
+        """The gunicorn workers: the master's children."""
+        if self.process is None:
+            return []
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
+
+    def worker_rss_mib(self) -> list[float]:
+        """The resident size of each worker now, in MiB (VmRSS), largest first."""
+        sizes = []
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) / 1024)
+        return sorted(sizes, reverse=True)
+
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     """A redirect is an answer to count, not a page to follow."""
@@ -240,11 +265,14 @@ def check_local(url: str) -> None:
         raise ValueError(f"benchmarks talk to {HOST} only, not {url}")
 
 
-def fetch(url: str, timeout: float = 10) -> tuple[int, str]:
+def fetch(url: str, timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, str]:
     """GET without following redirects; returns (status, Location header or '')."""
     check_local(url)
     try:
-        with _opener.open(url, timeout=timeout) as response:
+        with _opener.open(
+            urllib.request.Request(url, headers=headers or {}),  # noqa: S310 - check_local
+            timeout=timeout,
+        ) as response:
             response.read()
             return response.status, ""
     except urllib.error.HTTPError as error:
