@@ -10,7 +10,7 @@ from flask import Flask
 
 from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
-from community.core import navigation, security
+from community.core import fragments, navigation, security
 from community.core.dates import date_badge, format_day, format_local
 from community.core.db import (
     db,
@@ -71,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
     for name in DOMAINS:
         import_module(name).init_app(app)
     _register_template_helpers(app)
+    fragments.install(app)
     navigation.install(app)
     security.install(app)
     register_error_handlers(app)

@@ -23,7 +23,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -291,6 +291,18 @@ def _end_all_login_sessions(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
+# Every signed-in request runs this: built once, not per request.
+_USER_OF_SESSION = (
+    select(User)
+    .join(LoginSession, LoginSession.user_id == User.id)
+    .where(
+        LoginSession.key_hash == bindparam("key_hash"),
+        LoginSession.created_at >= bindparam("since"),
+        User.deleted_at.is_(None),
+    )
+)
+
+
 def load_user_for_session(session_key: str) -> User | None:
     """Flask-Login's user loader: the person whose login session this key opens, or None when
     the key is unknown, ended, expired, or the account is gone."""
@@ -298,13 +310,11 @@ def load_user_for_session(session_key: str) -> User | None:
     if not session_key or len(session_key) > 64:
         return None
     user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            LoginSession.key_hash == _hash_login_session_key(session_key),
-            LoginSession.created_at >= utcnow() - _login_session_max_age(),
-            User.deleted_at.is_(None),
-        )
+        _USER_OF_SESSION,
+        {
+            "key_hash": _hash_login_session_key(session_key),
+            "since": utcnow() - _login_session_max_age(),
+        },
     )
     if user is not None:
         user.login_session_key = session_key

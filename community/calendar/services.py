@@ -5,9 +5,10 @@ A private feed belongs to an account (its registrations, shown on the profile) o
 e-mail address (its registrations made without an account). Anyone can register with any
 address, so a guest feed is never shown on a page: it is only ever e-mailed to its address.
 
-A feed is fingerprinted from what it is built from (each event's id, modification stamp,
-sequence, status and category, plus the calendar's header and words). The same fingerprint
-means the same bytes, so:
+A feed is fingerprinted from what it is built from: for a public feed, the version of the events
+catalogue (one small read, bumped by the database with any change the feeds show), the day its
+window starts and the calendar's header and words; for one event or a person, the stamps of
+what it holds. The same fingerprint means the same bytes, so:
 - a process keeps the bytes of the feeds it served, by fingerprint (`FeedStore`);
 - every process records a feed's fingerprint, ETag and modification time in
   `calendar_feed_versions`, so a matching conditional request is answered 304 without building,
@@ -21,7 +22,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cachetools import LRUCache
@@ -78,11 +79,12 @@ def public_scope(name: str | None) -> Scope | None:
 class Served:
     """A feed as it stands: its ETag and modification time, and its bytes unless the client
     already holds them (`unchanged(etag, modified_at)` said so: then `body` is None and nothing
-    was built)."""
+    was built). `newest` is the newest stamp of what the bytes were built from."""
 
     etag: str
     modified_at: datetime
     body: bytes | None
+    newest: datetime | None = None
 
 
 def _body_size(served: Served) -> int:
@@ -138,12 +140,14 @@ def _etag(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
+Built = tuple[bytes, datetime | None]  # a feed's bytes, and the newest stamp they show
+
+
 def _serve(
     key: str,
     fingerprint: str,
-    newest: datetime | None,
     unchanged: Callable[[str, datetime], bool],
-    build: Callable[[], bytes],
+    build: Callable[[], Built],
 ) -> Served:
     served = caches().feeds.get(key, fingerprint)
     recorded = db.session.get(FeedVersion, key)
@@ -152,10 +156,11 @@ def _serve(
         # registration leaves the feed as it was before), and its time must still move forward.
         if recorded is not None and recorded.etag == served.etag:
             if recorded.modified_at != served.modified_at:
-                served = Served(served.etag, recorded.modified_at, served.body)
+                served = replace(served, modified_at=recorded.modified_at)
                 caches().feeds.put(key, fingerprint, served)
             return served
-        served = Served(served.etag, _record(key, fingerprint, served.etag, newest), served.body)
+        modified_at = _record(key, fingerprint, served.etag, served.newest)
+        served = replace(served, modified_at=modified_at)
         caches().feeds.put(key, fingerprint, served)
         return served
     if (
@@ -164,10 +169,10 @@ def _serve(
         and unchanged(recorded.etag, recorded.modified_at)
     ):
         return Served(recorded.etag, recorded.modified_at, None)
-    body = build()
+    body, newest = build()
     etag = _etag(body)
     modified_at = _record(key, fingerprint, etag, newest)
-    served = Served(etag, modified_at, body)
+    served = Served(etag, modified_at, body, newest)
     caches().feeds.put(key, fingerprint, served)
     return served
 
@@ -206,7 +211,11 @@ def _record(key: str, fingerprint: str, etag: str, newest: datetime | None) -> d
 
 
 def window_start(moment: datetime | None = None) -> datetime:
-    return (moment or utcnow()) - WINDOW
+    """From when past events stay in the feeds: WINDOW before now, from the start of that UTC
+    day, so that a public feed stays the same all day while its events do (it moves at midnight
+    UTC, not with every request's clock)."""
+    start = (moment or utcnow()) - WINDOW
+    return start.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def public_feed(
@@ -216,20 +225,23 @@ def public_feed(
     *,
     unchanged: Callable[[str, datetime], bool] = lambda etag, modified_at: False,
 ) -> Served:
-    filters = events.EventFilters(
-        kind=scope.kind, category=scope.category_slug, starts_from=window_start()
-    )
-    digest = events.event_stamps_digest(filters)
-    fingerprint = _fingerprint(header, site, digest.lines)
+    """A public feed. Whether it changed is known from the catalogue's version (one small read
+    whatever the number of events) and the day its window starts; the events are read only to
+    build it."""
+    start = window_start()
+    filters = events.EventFilters(kind=scope.kind, category=scope.category_slug, starts_from=start)
+    inputs = f"events-version:{events.catalog_version()}|from:{start.isoformat()}"
+    fingerprint = _fingerprint(header, site, inputs)
     key = f"public:{scope.key}:{'+'.join(site.languages)}"
 
-    def build() -> bytes:
+    def build() -> Built:
         found = events.events_with_ids([row.id for row in events.event_stamps(filters)])
-        return ical.feed(
+        body = ical.feed(
             found, site, header=header, cache=caches().components, max_bytes=MAX_FEED_BYTES
         )
+        return body, max((event.updated_at for event in found), default=None)
 
-    return _serve(key, fingerprint, digest.newest, unchanged, build)
+    return _serve(key, fingerprint, unchanged, build)
 
 
 def build_from_scratch(found: list[Event], site: ical.Site, header: bytes) -> bytes:
@@ -258,9 +270,11 @@ def event_feed(
     return _serve(
         key,
         _fingerprint(header, site, _lines(rows)),
-        event.updated_at,
         unchanged,
-        lambda: ical.feed([event], site, header=header, cache=caches().components),
+        lambda: (
+            ical.feed([event], site, header=header, cache=caches().components),
+            event.updated_at,
+        ),
     )
 
 
@@ -438,9 +452,9 @@ def private_feed(
     newest = max(stamps, default=None)
     key = f"private:{feed.id}:{'+'.join(site.languages)}"
 
-    def build() -> bytes:
+    def build() -> Built:
         personal = [ical.Personal(r.status, manage_url(r)) for r in mine]
-        return ical.feed(
+        body = ical.feed(
             [r.event for r in mine],
             site,
             header=header,
@@ -448,8 +462,9 @@ def private_feed(
             personal=personal,
             max_bytes=MAX_FEED_BYTES,
         )
+        return body, newest
 
-    return _serve(key, fingerprint, newest, unchanged, build)
+    return _serve(key, fingerprint, unchanged, build)
 
 
 # --- personal data --------------------------------------------------------------------------------

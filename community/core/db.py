@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event, insert, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached
@@ -230,3 +232,22 @@ def render_migration_item(type_, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
+
+
+def insert_missing(table, rows: list[dict]) -> int:
+    """INSERT the rows that no unique constraint refuses, in one statement (ON CONFLICT DO
+    NOTHING, on both databases); returns how many went in. For rows that several processes may
+    make at the same moment, where the first one made is the one."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    result = db.session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
+    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
+
+
+def read_rows(statement, parameters: dict | None = None):
+    """Plain rows of a SELECT, run on the session's connection (its transaction) without the
+    ORM's layer: for the small reads every request makes (stamps, versions), where that layer
+    costs more than the query."""
+    return db.session.connection().execute(statement, parameters or {})

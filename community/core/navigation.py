@@ -3,6 +3,12 @@
 Each domain adds its entries from its `init_app` (`add_navigation(app, NavEntry(…), …)`);
 base.html shows, through the `navigation(place)` template global, those the signed-in person (or
 the visitor) may see, by `position` whatever the order the domains registered them in.
+
+The header and footer around every page (`site_header()`, `site_footer()`) are the same for
+everyone who sees the same entries in the same language on the same section: each is rendered
+once per such key and kept per app (a handful of entries, bounded by the sections, languages and
+audiences), and the header gets the request's CSRF token and address put in. Nothing personal is
+in them: the token and the address are the request's own.
 """
 
 from __future__ import annotations
@@ -11,11 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from flask import Flask
+from flask import Flask, current_app, render_template, request
 from flask_babel import LazyString
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
+from community.core.fragments import FragmentCache
 from community.core.hooks import Hook
+from community.core.i18n import current_language
 
 Place = Literal["main", "footer"]
 
@@ -62,5 +72,56 @@ def navigation(place: Place = "main") -> list[NavEntry]:
     )
 
 
+# Stand-ins rendered into the cached header, replaced by each request's own values.
+_CSRF_MARK = "\x00csrf-token\x00"
+_NEXT_MARK = "\x00this-page\x00"
+
+
+def _chrome() -> FragmentCache:
+    return current_app.extensions["site_chrome"]
+
+
+def site_header() -> Markup:
+    """The page's header: the wordmark, the language switch and the main menu."""
+    entries = navigation("main")
+    signed_in_now = bool(current_user.is_authenticated)
+    key = (
+        "header",
+        current_language(),
+        request.endpoint,
+        signed_in_now,
+        tuple(entry.endpoint for entry in entries),
+    )
+    html = _chrome().get_or_render(
+        key,
+        lambda: render_template(
+            "_site_header.html",
+            entries=entries,
+            signed_in=signed_in_now,
+            current_endpoint=request.endpoint,
+            csrf_mark=_CSRF_MARK,
+            next_mark=_NEXT_MARK,
+        ),
+    )
+    this_page = request.full_path if request.query_string else request.path
+    return Markup(  # noqa: S704 - our own template, with escaped values put in
+        html.replace(_CSRF_MARK, str(escape(generate_csrf()))).replace(
+            _NEXT_MARK, str(escape(this_page))
+        )
+    )
+
+
+def site_footer() -> Markup:
+    """The page's footer: the community's name and the footer's links."""
+    entries = navigation("footer")
+    key = ("footer", current_language(), tuple(entry.endpoint for entry in entries))
+    return _chrome().get_or_render(
+        key, lambda: render_template("_site_footer.html", entries=entries)
+    )
+
+
 def install(app: Flask) -> None:
     app.add_template_global(navigation, "navigation")
+    app.extensions["site_chrome"] = FragmentCache(max_entries=512)
+    app.add_template_global(site_header, "site_header")
+    app.add_template_global(site_footer, "site_footer")

@@ -154,6 +154,8 @@ class Event(RegistrationWindow, db.Model):
         CheckConstraint("longitude BETWEEN -180 AND 180", name="geo_longitude_range"),
         Index("ix_events_status_starts_at", "status", "starts_at"),
         Index("ix_events_status_ends_at", "status", "ends_at"),
+        # The public lists' order (catalog._listing): walked, never sorted.
+        Index("ix_events_starts_at_id", "starts_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -18,15 +18,19 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from community.core.hooks import Hook
-from community.events.models import Event, Registration
+from community.events.models import Registration
+from community.events.services.catalog import PageStamp
 
 ManageSection = Callable[[Registration], Markup]
 
 manage_section: Hook[ManageSection] = Hook("events.manage_section")
 
 # What everyone may see on a published event's page (it is cached for everyone alike): never
-# anything of the visitor's own. Empty Markup leaves nothing.
-EventSection = Callable[[Event], Markup]
+# anything of the visitor's own. Empty Markup leaves nothing. It is given the event's
+# `PageStamp` (services.event_page_stamp: its id, slug, status and stamps), not the event: the
+# page is served without loading the event when nothing it shows has changed, so a section
+# caches itself by its own key (sponsorship's: the event and the sponsorships' version).
+EventSection = Callable[[PageStamp], Markup]
 
 event_section: Hook[EventSection] = Hook("events.event_section")
 
@@ -35,5 +39,5 @@ def manage_sections(registration: Registration) -> list[Markup]:
     return [render(registration) for render in manage_section.values()]
 
 
-def event_sections(event: Event) -> list[Markup]:
+def event_sections(event: PageStamp) -> list[Markup]:
     return [section for render in event_section.values() if (section := render(event))]

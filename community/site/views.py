@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
 from community.events import services as events
+from community.events.views import cards_key, cards_loader
 from community.sponsorship import services as sponsorship
 
 bp = Blueprint("site", __name__)
@@ -14,6 +16,11 @@ bp = Blueprint("site", __name__)
 @bp.get("/")
 @micro_cached
 def home():
+    """The next events' cards and the partners' wall: rendered once per change of what they
+    show (the cards' stamps, the events' and the sponsorships' versions, the day, the
+    language); the events and the wall are read only then."""
+    stamps = events.upcoming_event_stamps(limit=6)
+    key = ("home", current_language(), cards_key(stamps), sponsorship.wall_version())
     return render_template(
-        "site/home.html", events=events.upcoming_events(limit=6), wall=sponsorship.wall()
+        "site/home.html", block_key=key, events=cards_loader(stamps), wall=sponsorship.wall
     )

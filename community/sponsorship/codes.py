@@ -16,10 +16,9 @@ from datetime import datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from community.core.dates import zone
-from community.core.db import db, utcnow
+from community.core.db import db, insert_missing, utcnow
 from community.core.errors import DomainError
 from community.core.transaction import write_transaction
 from community.events.models import Event, Registration
@@ -85,28 +84,29 @@ def issue_codes(partner_id: int | None = None) -> int:
                 )
             )
         }
-        for event_id in _events_during(sponsorship, moment):
-            for number in range(1, count + 1):
-                if (event_id, number) in have:
-                    continue
-                made += _make(sponsorship_id, event_id, number)
+        missing = [
+            {
+                "sponsorship_id": sponsorship_id,
+                "event_id": event_id,
+                "number": number,
+                "code": new_code(),
+            }
+            for event_id in _events_during(sponsorship, moment)
+            for number in range(1, count + 1)
+            if (event_id, number) not in have
+        ]
+        made += _make(missing)
     return made
 
 
-def _make(sponsorship_id: int, event_id: int, number: int) -> int:
-    try:
-        with write_transaction():
-            db.session.add(
-                ComplimentaryCode(
-                    sponsorship_id=sponsorship_id,
-                    event_id=event_id,
-                    number=number,
-                    code=new_code(),
-                )
-            )
-    except IntegrityError:
-        return 0  # made meanwhile by another worker (or, once in a blue moon, a code taken)
-    return 1
+def _make(rows: list[dict]) -> int:
+    """One statement for all the missing codes of a sponsorship, whatever their number; a code
+    made meanwhile by another worker (or, once in a blue moon, a code string taken) is skipped,
+    and the next run makes what is still missing."""
+    if not rows:
+        return 0
+    with write_transaction():
+        return insert_missing(ComplimentaryCode.__table__, rows)
 
 
 def codes_by_event(partner_id: int) -> list[tuple[Event, list[tuple[ComplimentaryCode, str]]]]:

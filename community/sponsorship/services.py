@@ -29,6 +29,7 @@ from community.core.mail import send_mail
 from community.core.money import format_money
 from community.core.transaction import lock_row, write_transaction
 from community.core.urls import external_url
+from community.core.versions import content_version
 from community.events.models import Event
 from community.payments import services as payments
 from community.payments.registration_number import (
@@ -583,6 +584,13 @@ def tell_contacts(sponsorship: Sponsorship, kind: str, **context) -> None:
 # --- the wall ------------------------------------------------------------------------------------
 
 
+def wall_version() -> tuple:
+    """What the wall and the event pages' partners show changes with any change to tiers,
+    partners and sponsorships (content version `sponsorship`, bumped by the database) and with
+    the day (sponsorships start and end on days): one small read."""
+    return (content_version("sponsorship"), years.today())
+
+
 def active_sponsorships(day: date | None = None) -> list[Sponsorship]:
     day = day or years.today()
     return list(
@@ -707,4 +715,5 @@ __all__ = [
     "update_partner",
     "update_tier",
     "wall",
+    "wall_version",
 ]

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from community.core.dates import format_day
 from community.core.errors import DomainError, Forbidden, NotFound
 from community.core.forms import add_domain_error
+from community.core.fragments import blocks
 from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
 from community.core.security import safe_next
@@ -58,14 +59,18 @@ def logo_url(partner) -> str | None:
 
 def event_section(event) -> Markup:
     """The event page's partners: the event's own sponsors, then the wall (the event page is
-    cached for everyone alike, and this holds nothing personal)."""
-    wall = services.wall()
-    sponsors = services.event_sponsors(event.id)
-    if not (wall or sponsors):
-        return Markup()
-    return Markup(  # noqa: S704 - rendered by our own autoescaping template
-        render_template("sponsorship/_event_section.html", wall=wall, sponsors=sponsors)
-    )
+    cached for everyone alike, and this holds nothing personal). Rendered once per event,
+    language and version of the sponsorships (core/fragments.py)."""
+
+    def render() -> str:
+        wall = services.wall()
+        sponsors = services.event_sponsors(event.id)
+        if not (wall or sponsors):
+            return ""
+        return render_template("sponsorship/_event_section.html", wall=wall, sponsors=sponsors)
+
+    key = ("event-partners", event.id, current_language(), services.wall_version())
+    return blocks().get_or_render(key, render)
 
 
 def _user():

@@ -261,7 +261,7 @@ def test_a_crash_is_reported_in_lang(client, app, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "list_events", explode)
+    monkeypatch.setattr(services, "list_event_stamps", explode)
     english = client.get("/api/v1/events", headers=JAPANESE)
     japanese = client.get("/api/v1/events?lang=ja")
     assert english.status_code == japanese.status_code == 500

@@ -246,6 +246,10 @@ def test_the_wordmark_the_title_and_the_icons_come_from_the_brand_partial(
     app.jinja_env.loader = ChoiceLoader(
         [DictLoader({"_brand.html": replacement}), app.jinja_env.loader]
     )
+    # Templates change with a deploy, which starts new processes: their rendered header,
+    # footer and pages are not kept (core/fragments.py, core/navigation.py).
+    app.extensions["site_chrome"].clear()
+    app.extensions["page_blocks"].clear()
     page.goto(events["paid"])
     assert page.locator("header .wordmark").inner_text().strip() == "Replaced Community"
     assert page.title() == "A paid workshop · Replaced Community"

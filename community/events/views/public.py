@@ -26,6 +26,7 @@ from community.core.errors import Conflict, DomainError, NotFound
 from community.core.forms import add_domain_error
 from community.core.i18n import current_language
 from community.core.pagecache import mark_personal, micro_cached
+from community.core.pages import has_messages, mark, render_cached
 from community.core.pagination import page_number
 from community.core.text import email_key
 from community.events import services
@@ -38,41 +39,49 @@ from community.events.forms import (
 )
 from community.events.sections import event_sections, manage_sections
 from community.events.services import EventFilters
-from community.events.views import bp
+from community.events.views import bp, cards_key, cards_loader
 from community.extensions import limiter
 from community.payments import services as payments
+
+
+def _listing(past: bool):
+    """The upcoming (or past) events: one light query for the page's cards and the events'
+    version; the page's main block is rendered only when they changed (or its language, its
+    filters or its address did), and only then are the events and categories read."""
+    filters = EventFilters.from_args(request.args)
+    page = services.list_event_stamps(
+        filters, past=past, page=page_number(request.args.get("page"))
+    )
+    key = (
+        "events-list",
+        current_language(),
+        past,
+        page.number,
+        page.has_next,
+        tuple(sorted(request.args.to_dict().items())),
+        cards_key(page.items),
+    )
+    return render_template(
+        "events/index.html",
+        page=page,
+        filters=filters,
+        block_key=key,
+        events=cards_loader(page.items),
+        categories=services.categories,
+        past=past,
+    )
 
 
 @bp.get("/events")
 @micro_cached
 def index():
-    filters = EventFilters.from_args(request.args)
-    page = services.list_events(
-        filters, page=page_number(request.args.get("page")), with_tickets=False
-    )
-    return render_template(
-        "events/index.html",
-        page=page,
-        filters=filters,
-        categories=services.categories(),
-        past=False,
-    )
+    return _listing(past=False)
 
 
 @bp.get("/events/past")
 @micro_cached
 def past():
-    filters = EventFilters.from_args(request.args)
-    page = services.list_events(
-        filters, past=True, page=page_number(request.args.get("page")), with_tickets=False
-    )
-    return render_template(
-        "events/index.html",
-        page=page,
-        filters=filters,
-        categories=services.categories(),
-        past=True,
-    )
+    return _listing(past=True)
 
 
 def _render_detail(event, form=None, status: int = 200, problem: str | None = None):
@@ -99,12 +108,54 @@ def _render_detail(event, form=None, status: int = 200, problem: str | None = No
 @bp.get("/events/<slug>")
 @micro_cached
 def detail(slug: str):
-    event = services.find_visible_event(slug, current_user)
-    if event is None:
+    """An event's page. Whether it is the same as one rendered before is told by one light
+    query (the event's stamp, counters and ticket types', `event_page_stamp`) and the events'
+    version: then nothing is loaded or rendered but the header, the other domains' sections
+    (each cached by its own key) and, for a signed-in person, their name and address in the
+    form."""
+    stamp = services.event_page_stamp(slug)
+    if stamp is None:
         abort(404)
-    if event.status == "draft":
+    viewer = current_user if current_user.is_authenticated else None
+    can_manage = services.can_manage(viewer, stamp)
+    if stamp.status == "draft":
+        if not can_manage:
+            abort(404)
         mark_personal()  # only its organisers may see it, whoever they are
-    return _render_detail(event)
+    if has_messages():
+        return _render_detail(services.find_visible_event(slug, current_user))
+    now = utcnow()
+    key = (
+        "event-page",
+        stamp.key(now),
+        current_language(),
+        services.catalog_version(),
+        can_manage,
+    )
+
+    def context() -> dict:
+        event = services.find_visible_event(slug, current_user)
+        form = registration_form_for(event, formdata=None)
+        form.name.data, form.email.data = mark("name"), mark("email")
+        return {
+            "event": event,
+            "form": form,
+            "now": now,
+            "problem": None,
+            "can_manage": can_manage,
+            "sections": [Markup(mark("sections"))],  # noqa: S704 - a stand-in, put in below
+        }
+
+    return render_cached(
+        key,
+        "events/detail.html",
+        context,
+        values={
+            "name": viewer.name if viewer else "",
+            "email": viewer.email if viewer else "",
+        },
+        fragments={"sections": lambda: Markup("").join(event_sections(stamp))},
+    )
 
 
 @bp.post("/events/<slug>/register")
