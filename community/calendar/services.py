@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from cachetools import LRUCache
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from community.accounts.models import User
 from community.calendar import ical, links
 from community.calendar.models import FeedVersion, PrivateFeed
 from community.core.cache import SharedCache
-from community.core.db import db, utcnow
+from community.core.db import db, read_rows, utcnow
 from community.core.errors import Busy
 from community.core.mail import send_mail
 from community.core.transaction import replace_secret
@@ -142,15 +142,27 @@ def _etag(body: bytes) -> str:
 
 Built = tuple[bytes, datetime | None]  # a feed's bytes, and the newest stamp they show
 
+# What a feed served last, read on every request (a plain row: see core/db.read_rows).
+_RECORDED = select(FeedVersion.inputs, FeedVersion.etag, FeedVersion.modified_at).where(
+    FeedVersion.key == bindparam("key")
+)
+
 
 def _serve(
     key: str,
     fingerprint: str,
     unchanged: Callable[[str, datetime], bool],
     build: Callable[[], Built],
+    *,
+    never_returns: bool = False,
 ) -> Served:
+    """`never_returns`: the fingerprint holds a version that only goes up, so it never comes
+    back once left, and the feed this process served and recorded under it is still the
+    recorded one: it is answered without reading the record."""
     served = caches().feeds.get(key, fingerprint)
-    recorded = db.session.get(FeedVersion, key)
+    if served is not None and never_returns:
+        return served
+    recorded = read_rows(_RECORDED, {"key": key}).first()
     if served is not None:
         # The recorded version is the authority: a fingerprint can come back (a cancelled
         # registration leaves the feed as it was before), and its time must still move forward.
@@ -241,7 +253,7 @@ def public_feed(
         )
         return body, max((event.updated_at for event in found), default=None)
 
-    return _serve(key, fingerprint, unchanged, build)
+    return _serve(key, fingerprint, unchanged, build, never_returns=True)
 
 
 def build_from_scratch(found: list[Event], site: ical.Site, header: bytes) -> bytes:

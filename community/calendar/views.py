@@ -95,16 +95,35 @@ def _scope_names(scope: services.Scope):
     return lambda: _("Tokyo Tech Community")
 
 
+def _public_header(scope: services.Scope, languages: tuple[str, ...]) -> bytes:
+    """The feed's calendar header. Its words come from the catalogs, which change only with a
+    deploy: kept per app for the whole calendar and the kinds; a category's (whose name can
+    change) is made for each request."""
+    source_url = _source_url()
+
+    def make() -> bytes:
+        return header_for(
+            languages,
+            _scope_names(scope),
+            lambda: _("Events and workshops of the Tokyo Tech Community."),
+            source_url,
+        )
+
+    if scope.category_slug:
+        return make()
+    kept = current_app.extensions.setdefault("calendar_headers", {})
+    key = (scope.key, languages, source_url)
+    header = kept.get(key)
+    if header is None:
+        header = kept[key] = make()
+    return header
+
+
 def _public(scope: services.Scope | None, filename: str) -> Response:
     if scope is None:
         abort(404)
     languages = requested_languages()
-    header = header_for(
-        languages,
-        _scope_names(scope),
-        lambda: _("Events and workshops of the Tokyo Tech Community."),
-        _source_url(),
-    )
+    header = _public_header(scope, languages)
     served = services.public_feed(scope, site_for(languages), header, unchanged=_unchanged)
     return _respond(served, private=False, filename=filename)
 
