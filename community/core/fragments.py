@@ -1,5 +1,5 @@
 """Small in-process caches of rendered HTML fragments: event cards on list pages, the site's
-header and footer, and blocks of a page that a template marks with `{% call cached(key) %}`.
+header and footer, other domains' sections of pages, and whole pages (core/pages.py).
 
 Each key carries every value the fragment shows (ids, modification stamps, counters, content
 versions, language), so an entry can never be stale: a change makes a new key, and old ones fall
@@ -50,7 +50,8 @@ class FragmentCache:
 
 fragments = FragmentCache()
 
-# Blocks of pages, per app (each test's app has its own database, and so its own versions).
+# Pages and blocks of pages, per app (each test's app has its own database, and so its own
+# versions).
 BLOCKS_MAX_BYTES = 16 * 1024 * 1024
 
 
@@ -58,12 +59,5 @@ def blocks() -> FragmentCache:
     return current_app.extensions["page_blocks"]
 
 
-def cached(key: Hashable, caller: Callable[[], str]) -> Markup:
-    """`{% call cached(key) %}…{% endcall %}`: the block as rendered before with the same key,
-    else rendered now and kept. The key must hold everything the block shows."""
-    return blocks().get_or_render(("block", *key), caller)
-
-
 def install(app: Flask) -> None:
     app.extensions["page_blocks"] = FragmentCache(max_bytes=BLOCKS_MAX_BYTES)
-    app.add_template_global(cached, "cached")

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
+from community.core.pages import has_messages, render_cached
 from community.events import services as events
 from community.events.views import cards_key, cards_loader
 from community.sponsorship import services as sponsorship
@@ -20,7 +21,11 @@ def home():
     show (the cards' stamps, the events' and the sponsorships' versions, the day, the
     language); the events and the wall are read only then."""
     stamps = events.upcoming_event_stamps(limit=6)
+
+    def context() -> dict:
+        return {"events": cards_loader(stamps), "wall": sponsorship.wall}
+
+    if has_messages():
+        return render_template("site/home.html", **context())
     key = ("home", current_language(), cards_key(stamps), sponsorship.wall_version())
-    return render_template(
-        "site/home.html", block_key=key, events=cards_loader(stamps), wall=sponsorship.wall
-    )
+    return render_cached(key, "site/home.html", context)

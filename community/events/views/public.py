@@ -46,12 +46,24 @@ from community.payments import services as payments
 
 def _listing(past: bool):
     """The upcoming (or past) events: one light query for the page's cards and the events'
-    version; the page's main block is rendered only when they changed (or its language, its
-    filters or its address did), and only then are the events and categories read."""
+    version; the page is rendered only when they changed (or its language, its filters or
+    its address did), and only then are the events and categories read."""
     filters = EventFilters.from_args(request.args)
     page = services.list_event_stamps(
         filters, past=past, page=page_number(request.args.get("page"))
     )
+
+    def context() -> dict:
+        return {
+            "page": page,
+            "filters": filters,
+            "events": cards_loader(page.items),
+            "categories": services.categories,
+            "past": past,
+        }
+
+    if has_messages():
+        return render_template("events/index.html", **context())
     key = (
         "events-list",
         current_language(),
@@ -61,15 +73,7 @@ def _listing(past: bool):
         tuple(sorted(request.args.to_dict().items())),
         cards_key(page.items),
     )
-    return render_template(
-        "events/index.html",
-        page=page,
-        filters=filters,
-        block_key=key,
-        events=cards_loader(page.items),
-        categories=services.categories,
-        past=past,
-    )
+    return render_cached(key, "events/index.html", context)
 
 
 @bp.get("/events")
