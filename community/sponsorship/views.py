@@ -25,6 +25,7 @@ from community.core.forms import add_domain_error
 from community.core.fragments import blocks
 from community.core.i18n import current_language
 from community.core.pagecache import micro_cached
+from community.core.pages import has_messages, render_cached
 from community.core.security import safe_next
 from community.core.urls import external_url
 from community.extensions import limiter
@@ -83,17 +84,25 @@ def _user():
 @bp.get("/partners")
 @micro_cached
 def partners():
-    day = years.today()
-    offered = years.offered_years(day)
-    tiers = services.tiers()
-    left = {year: services.places_left([tier.id for tier in tiers], year) for year in offered}
-    return render_template(
-        "sponsorship/partners.html",
-        tiers=tiers,
-        years=offered,
-        left=left,
-        periods=_periods(offered),
-    )
+    """The tiers and their places left in each year offered: rendered once per version of the
+    sponsorships and day (`wall_version`), and read only then."""
+
+    def context() -> dict:
+        offered = years.offered_years(years.today())
+        tiers = services.tiers()
+        return {
+            "tiers": tiers,
+            "years": offered,
+            "left": {
+                year: services.places_left([tier.id for tier in tiers], year) for year in offered
+            },
+            "periods": _periods(offered),
+        }
+
+    if has_messages():
+        return render_template("sponsorship/partners.html", **context())
+    key = ("partners", current_language(), services.wall_version())
+    return render_cached(key, "sponsorship/partners.html", context)
 
 
 def _periods(offered) -> dict:
