@@ -242,8 +242,11 @@ def insert_missing(table, rows: list[dict]) -> int:
         return 0
     dialect = db.session.get_bind().dialect.name
     dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    result = db.session.execute(dialect_insert(table).on_conflict_do_nothing(), rows)
-    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
+    # RETURNING gives back only the rows that went in (a row count is not known for many rows
+    # on every driver).
+    (key,) = table.primary_key.columns
+    statement = dialect_insert(table).on_conflict_do_nothing().returning(key)
+    return len(db.session.execute(statement, rows).all())
 
 
 def read_rows(statement, parameters: dict | None = None):
