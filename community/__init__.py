@@ -10,12 +10,13 @@ from flask import Flask
 
 from community.cli import register_commands
 from community.config import INSTANCE_PATH, PROJECT_ROOT, build_config
-from community.core import fragments, navigation, security
+from community.core import fragments, navigation, security, versions, window
 from community.core.dates import date_badge, format_day, format_local
 from community.core.db import (
     db,
     install_idle_ping,
     install_insert_now_bookkeeping,
+    install_reads_outside_transactions,
     install_sqlite_hooks,
     render_migration_item,
 )
@@ -74,6 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
     fragments.install(app)
     navigation.install(app)
     security.install(app)
+    window.install(app)
+    versions.install()
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -94,6 +97,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         install_sqlite_hooks(db.engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 15000))
         install_idle_ping(db.engine)
+        install_reads_outside_transactions(db.engine)
     migrate.init_app(
         app,
         db,

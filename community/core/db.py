@@ -6,6 +6,7 @@ Schema changes go through migrations only; nothing here creates tables.
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -122,6 +123,40 @@ def install_idle_ping(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -
 
 
 _IDLE_SINCE = "community.idle_since"
+
+
+# A plain read may run outside a transaction (install_reads_outside_transactions); no lock.
+_READ_ONLY = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR\s+(NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
+
+
+def install_reads_outside_transactions(engine: Engine) -> None:
+    """On PostgreSQL, a connection's reads run outside a transaction (autocommit) until its first
+    statement that is not a plain SELECT: a request that only reads sends no BEGIN and no
+    ROLLBACK, two of its three round trips for a one-query page. The first write (or locking
+    read) turns autocommit off before it runs, so the driver sends BEGIN first and everything
+    from there to the commit or rollback is one transaction, as before.
+
+    Nothing is lost by the reads before it: at READ COMMITTED (the default, and ours) every
+    statement of a transaction takes its own snapshot anyway, and a plain SELECT holds no lock
+    a transaction would keep. Django runs every database this way. SQLite's BEGIN costs no
+    round trip: it is left as it is."""
+    if engine.dialect.name != "postgresql" or event.contains(engine, "checkout", _read_outside):
+        return
+    event.listen(engine, "checkout", _read_outside)
+    event.listen(engine, "before_cursor_execute", _write_inside)
+
+
+def _read_outside(dbapi_connection, connection_record, connection_proxy) -> None:
+    dbapi_connection.autocommit = True
+
+
+def _write_inside(conn, cursor, statement, parameters, context, executemany) -> None:
+    dbapi_connection = cursor.connection
+    if not dbapi_connection.autocommit:
+        return
+    if executemany or not _READ_ONLY.match(statement) or _LOCKING.search(statement):
+        dbapi_connection.autocommit = False
 
 
 def _note_idle(dbapi_connection, connection_record) -> None:
