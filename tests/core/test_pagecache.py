@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from community.core import pagecache
+from community.core import pagecache, window
 from tests.conftest import PASSWORD, IsolatedClient, submit
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -19,6 +19,7 @@ def cached_app(app, monkeypatch):
     pagecache.store.clear()
     clock = {"now": 1000.0}
     monkeypatch.setattr(pagecache, "_clock", lambda: clock["now"])
+    monkeypatch.setattr(window, "_clock", lambda: clock["now"])  # the shared reads' window
     yield clock
     pagecache.store.clear()
 

@@ -16,6 +16,7 @@ from community.accounts.models import User
 from community.core.db import db, read_rows, utcnow
 from community.core.text import EVENT_SLUG_MAX, SHORT_SLUG_MAX
 from community.core.versions import content_version
+from community.core.window import window_read
 from community.events.models import (
     ACTIVE,
     EVENT_LANGUAGES,
@@ -206,7 +207,10 @@ def list_event_stamps(
         if len(_stamp_statements) < _STAMP_STATEMENTS_MAX:
             _stamp_statements[shape] = statement
     values = {"now": utcnow(), "limit": per_page + 1, "offset": (page - 1) * per_page}
-    stamps = [CardStamp(*row) for row in read_rows(statement, values)]
+    stamps = window_read(
+        ("list-stamps", shape, page, per_page),
+        lambda: [CardStamp(*row) for row in read_rows(statement, values)],
+    )
     return Page(stamps[:per_page], page, per_page, has_next=len(stamps) > per_page)
 
 
@@ -322,7 +326,12 @@ _PAGE_STAMP = (
 
 def event_page_stamp(slug: str) -> PageStamp | None:
     """The stamp of any event (drafts too: the caller decides who may see it), or None."""
-    rows = read_rows(_PAGE_STAMP, {"slug": slug[:EVENT_SLUG_MAX]}).all()
+    slug = slug[:EVENT_SLUG_MAX]
+    return window_read(("page-stamp", slug), lambda: _read_page_stamp(slug))
+
+
+def _read_page_stamp(slug: str) -> PageStamp | None:
+    rows = read_rows(_PAGE_STAMP, {"slug": slug}).all()
     if not rows:
         return None
     tickets = tuple(TicketStamp(*row[10:]) for row in rows if row[10] is not None)
