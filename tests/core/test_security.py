@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from itsdangerous import BadSignature
 
 from community.core.security import is_safe_next
 from tests.conftest import PASSWORD, submit
@@ -208,3 +209,22 @@ def test_rate_limits_are_shared_between_processes_through_redis(make_app, make_u
     connection.close()
     assert counts[:10] == [422] * 10
     assert counts[10:] == [429, 429]
+
+
+def test_the_session_serializer_is_made_once_per_app_and_set_of_keys(app):
+    interface = app.session_interface
+    first = interface.get_signing_serializer(app)
+    assert interface.get_signing_serializer(app) is first
+    signed = first.dumps({"lang": "ja"})
+    old_key = app.secret_key
+    app.config["SECRET_KEY"] = "another-secret-key-of-forty-characters!!"
+    try:
+        rotated = interface.get_signing_serializer(app)
+        assert rotated is not first
+        with pytest.raises(BadSignature):
+            rotated.loads(signed)  # signed with a key the app no longer has
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        assert interface.get_signing_serializer(app).loads(signed) == {"lang": "ja"}
+    finally:
+        app.config["SECRET_KEY"] = old_key
+        app.config["SECRET_KEY_FALLBACKS"] = []
