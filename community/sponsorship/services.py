@@ -17,13 +17,13 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from community.accounts.models import User
 from community.accounts.partners import PartnerName
 from community.core.capacity import claim, release
-from community.core.db import db, utcnow
+from community.core.db import db, read_rows, utcnow
 from community.core.errors import Conflict, DomainError, Forbidden, NotFound
 from community.core.mail import send_mail
 from community.core.money import format_money
@@ -631,20 +631,48 @@ def event_sponsors(event_id: int) -> list[EventSponsorship]:
     )
 
 
+def _sponsored_upcoming(now):
+    return (
+        select(Event.id)
+        .where(
+            Event.status == "published",
+            Event.ends_at > now,
+            Event.id.in_(select(EventSponsorship.event_id)),
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+
+
 def upcoming_event_sponsors(limit: int = 20) -> list[tuple[Event, list[EventSponsorship]]]:
-    """Published events still to come that partners sponsor, soonest first, with their sponsors."""
+    """Published events still to come that partners sponsor, soonest first (the first `limit`),
+    with their sponsors."""
+    shown = _sponsored_upcoming(utcnow()).limit(limit).scalar_subquery()
     rows = db.session.execute(
         select(Event, EventSponsorship)
         .join(EventSponsorship, EventSponsorship.event_id == Event.id)
-        .where(Event.status == "published", Event.ends_at > utcnow())
+        .where(Event.id.in_(shown))
         .order_by(Event.starts_at, Event.id, EventSponsorship.role, EventSponsorship.id)
     ).all()
     grouped: dict[int, tuple[Event, list[EventSponsorship]]] = {}
     for event, sponsor in rows:
-        if event.id not in grouped and len(grouped) >= limit:
-            break
         grouped.setdefault(event.id, (event, []))[1].append(sponsor)
     return list(grouped.values())
+
+
+# When the first of the listed events ends (and leaves the list).
+_NEXT_SPONSORED_END = select(func.min(Event.ends_at)).where(
+    Event.status == "published",
+    Event.ends_at > bindparam("now", type_=Event.ends_at.type),
+    Event.id.in_(select(EventSponsorship.event_id)),
+)
+
+
+def sponsors_page_version() -> tuple:
+    """What /sponsors shows changes with the sponsorships' version and day (`wall_version`), the
+    events' version (their titles, days, status) and the moment the first listed event ends
+    (then it leaves the list): the last is one small read."""
+    next_end = read_rows(_NEXT_SPONSORED_END, {"now": utcnow()}).scalar()
+    return (*wall_version(), content_version("events"), next_end)
 
 
 def add_event_sponsor(event_slug: str, partner_id: int, role: str) -> EventSponsorship:
@@ -705,6 +733,7 @@ __all__ = [
     "renew_sponsorship",
     "retire_tier",
     "set_logo",
+    "sponsors_page_version",
     "sponsorship_for",
     "sponsorships_of",
     "tell_contacts",

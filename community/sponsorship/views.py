@@ -112,11 +112,16 @@ def _periods(offered) -> dict:
 @bp.get("/sponsors")
 @micro_cached
 def sponsors():
-    return render_template(
-        "sponsorship/sponsors.html",
-        wall=services.wall(),
-        event_sponsors=services.upcoming_event_sponsors(),
-    )
+    """The partners' wall and the sponsors of the events to come: rendered once per version of
+    what it shows (`sponsors_page_version`), and read only then."""
+
+    def context() -> dict:
+        return {"wall": services.wall(), "event_sponsors": services.upcoming_event_sponsors()}
+
+    if has_messages():
+        return render_template("sponsorship/sponsors.html", **context())
+    key = ("sponsors", current_language(), services.sponsors_page_version())
+    return render_cached(key, "sponsorship/sponsors.html", context)
 
 
 @bp.get("/partners/logos/<int:partner_id>-<int:version>.<suffix>")

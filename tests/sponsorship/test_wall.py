@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from PIL import Image
 
-from community.core.db import db
+from community.core.db import db, utcnow
 from community.core.transaction import write_transaction
 from community.payments import services as payments
 from community.sponsorship import services, years
@@ -306,6 +306,37 @@ def test_the_event_sponsors_are_listed_on_the_sponsors_page(client, make_event, 
     assert "Event sponsors" in page
     assert re.search(rf'<a href="/events/{event.slug}">Spring Meetup</a>', page)
     assert "Venue K.K. (venue)" in page
+
+
+def test_the_sponsors_page_shows_each_change_at_once(client, make_event, make_partner):
+    """Rendered once per version of what it shows: an event sponsor added or removed, an
+    event's new title, an event that ends each show on the next request."""
+    venue = make_partner(name_en="Venue K.K.")
+    soon = make_event(title_en="Soon Meetup", days=1)
+    later = make_event(title_en="Later Meetup", days=5)
+    assert "Event sponsors" not in text(client.get("/sponsors"))
+    first = services.add_event_sponsor(soon.slug, venue.id, "venue")
+    services.add_event_sponsor(later.slug, venue.id, "venue")
+    page = text(client.get("/sponsors"))
+    assert "Soon Meetup" in page and "Later Meetup" in page
+    soon.title_en, soon.updated_at = "Renamed Meetup", utcnow()
+    db.session.commit()
+    assert "Renamed Meetup" in text(client.get("/sponsors"))
+    with time_machine.travel(soon.ends_at + timedelta(seconds=1), tick=False):
+        page = text(client.get("/sponsors"))
+        assert "Renamed Meetup" not in page and "Later Meetup" in page
+    services.remove_event_sponsor(first.id)
+    with time_machine.travel(soon.starts_at - timedelta(hours=1), tick=False):
+        assert "Renamed Meetup" not in text(client.get("/sponsors"))
+
+
+def test_the_sponsors_page_lists_the_first_twenty_events_to_come(client, make_event, make_partner):
+    venue = make_partner(name_en="Venue K.K.")
+    for number in range(22):
+        event = make_event(title_en=f"Meetup number {number:02d}", days=number + 1)
+        services.add_event_sponsor(event.slug, venue.id, "venue")
+    page = text(client.get("/sponsors"))
+    assert "Meetup number 19" in page and "Meetup number 20" not in page
 
 
 def test_the_same_event_sponsor_twice_is_refused(make_event, make_partner):
