@@ -322,6 +322,9 @@ def test_the_sponsors_page_shows_each_change_at_once(client, make_event, make_pa
     soon.title_en, soon.updated_at = "Renamed Meetup", utcnow()
     db.session.commit()
     assert "Renamed Meetup" in text(client.get("/sponsors"))
+    # The same day (the wall's key has the day): only the event's end moves the page on.
+    with time_machine.travel(soon.ends_at - timedelta(seconds=1), tick=False):
+        assert "Renamed Meetup" in text(client.get("/sponsors"))
     with time_machine.travel(soon.ends_at + timedelta(seconds=1), tick=False):
         page = text(client.get("/sponsors"))
         assert "Renamed Meetup" not in page and "Later Meetup" in page
