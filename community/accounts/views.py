@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 
 from community.accounts import services
 from community.accounts.access import admin_required
@@ -41,6 +42,7 @@ from community.accounts.sections import profile_sections
 from community.core.errors import DomainError
 from community.core.forms import add_domain_error
 from community.core.i18n import current_language
+from community.core.pages import has_messages, mark, render_cached
 from community.core.security import is_safe_next, safe_next
 from community.core.text import SEARCH_MAX
 from community.extensions import limiter
@@ -224,19 +226,48 @@ def _profile_forms(**overrides):
 
 
 def _render_profile(status: int = 200, **overrides):
+    me = _me()
     return render_template(
         "accounts/profile.html",
         **_profile_forms(**overrides),
-        sections=profile_sections(_me()),
+        sections=profile_sections(me),
+        email=me.email,
+        pending_email=me.pending_email,
     ), status
 
 
 @bp.get("/profile")
 @login_required
 def profile():
+    """The account's page. For a member it is rendered once per language, preferred language
+    and whether an address change waits (what changes its markup), with the person's name and
+    addresses and the other domains' sections (all personal: rendered for each request) put in.
+    An organiser's holds their API tokens, and a page with a message is the person's own: both
+    are rendered whole."""
     # Shown once: the session forgets the token with this view, and the database never had it.
     new_api_token = session.pop(NEW_API_TOKEN_KEY, None)
-    return _render_profile(new_api_token=new_api_token if _me().is_organiser else None)
+    me = _me()
+    if me.is_organiser or has_messages():
+        return _render_profile(new_api_token=new_api_token if me.is_organiser else None)
+
+    def context() -> dict:
+        forms = _profile_forms()
+        forms["profile_form"].name.data = mark("name")
+        return {
+            **forms,
+            "sections": [Markup(mark("sections"))],  # noqa: S704 - a stand-in, put in below
+            "email": mark("email"),
+            "pending_email": mark("pending_email") if me.pending_email else None,
+        }
+
+    key = ("profile", current_language(), me.locale, bool(me.pending_email))
+    return render_cached(
+        key,
+        "accounts/profile.html",
+        context,
+        values={"name": me.name, "email": me.email, "pending_email": me.pending_email or ""},
+        fragments={"sections": lambda: Markup("").join(profile_sections(me))},
+    )
 
 
 @bp.post("/profile")

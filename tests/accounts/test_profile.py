@@ -9,7 +9,7 @@ from sqlalchemy import select
 from community.accounts import services
 from community.accounts.models import User
 from community.core.db import db
-from tests.conftest import PASSWORD, link_in, submit, text_of
+from tests.conftest import PASSWORD, IsolatedClient, link_in, submit, text_of
 
 
 def test_profile_saves_name_and_language(client, make_user, login):
@@ -200,3 +200,49 @@ def test_a_deleted_address_can_sign_up_again(client, make_user, login, mailbox):
     )
     assert response.status_code == 302
     assert db.session.scalar(select(User).where(User.email == "again@example.com")) is not None
+
+
+def _profile_page(client, user) -> str:
+    """The profile as `user` sees it, once the welcome message is gone (the page is cached)."""
+    submit(client, "/account/login", {"email": user.email, "password": PASSWORD})
+    client.get("/")
+    return client.get("/account/profile").get_data(as_text=True)
+
+
+def test_the_profile_shows_each_person_their_own_name_and_address(app, make_user):
+    """The page is rendered once per language and state and shared: the names and addresses
+    put in are each person's own, never the last one's."""
+    first = make_user(email="first.person@example.com", name="First Person", locale="en")
+    second = make_user(email="second.person@example.com", name="Second <Person>", locale="en")
+    app.test_client_class = IsolatedClient  # each request in its own context, as in production
+    pages = {}
+    for user in (first, second, first):
+        client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        pages[user.email] = _profile_page(client, user)
+    mine, theirs = pages[first.email], pages[second.email]
+    assert "first.person@example.com" in mine and "second.person@example.com" not in mine
+    assert 'value="First Person"' in mine and "Second" not in mine
+    assert "second.person@example.com" in theirs and "first.person" not in theirs
+    assert 'value="Second &lt;Person&gt;"' in theirs and "<Person>" not in theirs
+
+
+def test_a_new_name_and_a_waiting_address_show_at_once(client, mailbox, make_user, login):
+    user = make_user(email="old@example.com", name="Old Name", locale="en")
+    login(user)
+    client.get("/")
+    assert 'value="Old Name"' in client.get("/account/profile").get_data(as_text=True)
+    submit(client, "/account/profile", {"name": "New Name", "locale": "en"}, "/account/profile")
+    client.get("/account/profile")  # the "saved" message is shown (and gone)
+    page = client.get("/account/profile").get_data(as_text=True)
+    assert 'value="New Name"' in page and "Waiting for confirmation" not in page
+    submit(
+        client,
+        "/account/profile",
+        {"email": "new@example.com", "current_password": PASSWORD},
+        "/account/profile/email",
+    )
+    client.get("/account/profile")
+    page = client.get("/account/profile").get_data(as_text=True)
+    assert "Waiting for confirmation of new@example.com." in page
+    assert "Signed in as old@example.com." in page

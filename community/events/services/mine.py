@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from community.accounts.models import User
-from community.core.db import db, utcnow
+from community.core.db import db, read_rows, utcnow
 from community.core.i18n import localized
 from community.core.mail import pretend_to_send_mail, send_mail
 from community.core.text import normalise_email
@@ -127,11 +127,29 @@ def _mine(user: User):
     return or_(*owner)
 
 
-def _registrations_of(user: User, *condition, order, limit: int | None = None):
+# `_mine` as one statement built once (a NULL address matches nothing).
+_MY_REGISTRATION_IDS = select(Registration.id).where(
+    or_(
+        Registration.user_id == bindparam("user_id"),
+        and_(Registration.email == bindparam("address"), Registration.user_id.is_(None)),
+    )
+)
+
+
+def _my_registration_ids(user: User) -> list[int]:
+    """The ids of the account's registrations (`_mine`): one light read of the account's and
+    the address's indexes. The lists are then read by these ids, which every database plans
+    well (SQLite, without statistics, would otherwise walk the registrations of every event to
+    come and test each one: tens of milliseconds with a thousand events)."""
+    values = {"user_id": user.id, "address": account_address(user)}
+    return list(read_rows(_MY_REGISTRATION_IDS, values).scalars())
+
+
+def _registrations_of(ids: list[int], *condition, order, limit: int | None = None):
     query = (
         select(Registration)
         .join(Event, Registration.event_id == Event.id)
-        .where(_mine(user), Event.status.in_(PUBLIC_STATUSES), *condition)
+        .where(Registration.id.in_(ids), Event.status.in_(PUBLIC_STATUSES), *condition)
         .options(contains_eager(Registration.event), selectinload(Registration.ticket_type))
         .order_by(*order)
     )
@@ -144,14 +162,17 @@ def my_events(user: User, moment: datetime | None = None) -> MyEvents:
     """The account's registrations for events still to end (active ones) and for past events
     (the places it had), grouped for its profile page."""
     moment = moment or utcnow()
+    ids = _my_registration_ids(user)
+    if not ids:
+        return MyEvents()
     coming = _registrations_of(
-        user,
+        ids,
         Event.ends_at > moment,
         Registration.status.in_(ACTIVE),
         order=(Event.starts_at, Event.id, Registration.id),
     )
     past = _registrations_of(
-        user,
+        ids,
         Event.ends_at <= moment,
         Registration.status == "confirmed",
         order=(Event.starts_at.desc(), Event.id.desc(), Registration.id.desc()),
