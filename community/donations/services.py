@@ -7,6 +7,10 @@ language).
 Money goes through payments: a gift is an order of the "donation" purpose (a Stripe
 subscription when monthly), and fulfilment.py records each payment that payments confirms.
 Totals are sums of those payments, never counters (see models.py).
+
+What the public pages show changes with the content version "donations" (bumped by the
+database with any change to campaigns, gifts and payments) and with the clock, only when a
+campaign starts or ends: `page_version` and `shown_campaigns` tell the views both.
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import distinct, exists, func, select
+from sqlalchemy import bindparam, distinct, exists, func, select
 
 from community.accounts.models import User
 from community.core.dates import zone
-from community.core.db import db, utcnow
+from community.core.db import db, read_rows, utcnow
 from community.core.errors import DomainError, NotFound
-from community.core.i18n import current_language
+from community.core.i18n import current_language, localized
 from community.core.money import MoneyError, exponent, format_money, parse_amount
 from community.core.outbox import enqueue_notice
 from community.core.text import (
@@ -37,6 +41,7 @@ from community.core.text import (
 )
 from community.core.transaction import lock_row, write_transaction
 from community.core.urls import MAX_ID, external_url
+from community.core.versions import content_version
 from community.donations.models import (
     KINDS,
     MESSAGE_MAX,
@@ -160,6 +165,57 @@ def running_campaigns(moment: datetime | None = None) -> list[Campaign]:
             .order_by(Campaign.ends_at, Campaign.id)
         )
     )
+
+
+def page_version() -> int:
+    """The version of everything the public pages show but the clock (content version
+    "donations": campaigns, gifts and their payments): one small read, shared by all contents,
+    once per request."""
+    return content_version("donations")
+
+
+@dataclass(frozen=True)
+class CampaignTimes:
+    """When a campaign that shows (an active one) runs: all that its page's and /donate's
+    markup owe to the clock."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+
+    def phase(self, moment: datetime) -> str:
+        """ "coming", "running" or "over" at `moment`."""
+        if moment < self.starts_at:
+            return "coming"
+        return "running" if moment < self.ends_at else "over"
+
+
+_SHOWN = "donations_shown_campaigns"
+
+
+def shown_campaigns() -> dict[str, CampaignTimes]:
+    """The active campaigns' times by slug, read once per version of the donations in this
+    app's process (any change to a campaign bumps it): the pages learn from it, without a
+    query, which campaigns run now and whether a slug is one that shows."""
+    version = page_version()
+    held = current_app.extensions.get(_SHOWN)
+    if held is None or held[0] != version:
+        rows = read_rows(
+            select(Campaign.slug, Campaign.id, Campaign.starts_at, Campaign.ends_at).where(
+                Campaign.status == "active"
+            )
+        )
+        # Read after the version: never older than it (at worst newer, which a next version
+        # replaces).
+        held = (version, {slug: CampaignTimes(id_, start, end) for slug, id_, start, end in rows})
+        current_app.extensions[_SHOWN] = held
+    return held[1]
+
+
+def running_campaign_ids(moment: datetime) -> tuple[int, ...]:
+    """The campaigns running at `moment`, in /donate's order (as `running_campaigns`)."""
+    running = [t for t in shown_campaigns().values() if t.phase(moment) == "running"]
+    return tuple(t.id for t in sorted(running, key=lambda t: (t.ends_at, t.id)))
 
 
 def all_campaigns() -> list[Campaign]:
@@ -433,15 +489,85 @@ def by_token(donation_id: int, token: str | None) -> Donation:
     return donation
 
 
-def gifts_of(user: User) -> list[Donation]:
-    """The signed-in person's gifts, newest first (never one still waiting for its payment)."""
-    return list(
-        db.session.scalars(
-            select(Donation)
-            .where(Donation.user_id == user.id, Donation.confirmed_at.is_not(None))
-            .order_by(Donation.confirmed_at.desc())
-        )
+@dataclass(frozen=True)
+class CampaignName:
+    name_ja: str
+    name_en: str
+
+    @property
+    def name(self) -> str:
+        return localized(self, "name")
+
+
+@dataclass
+class OwnGift:
+    """A signed-in person's gift as their list shows it (with what it has given so far)."""
+
+    id: int
+    manage_nonce: str
+    kind: str
+    amount_minor: int
+    currency: str
+    confirmed_at: datetime
+    campaign: CampaignName | None
+    given_minor: int = 0
+
+    @property
+    def is_monthly(self) -> bool:
+        return self.kind == "monthly"
+
+
+@dataclass(frozen=True)
+class OwnGifts:
+    gifts: list[OwnGift]
+    years: list[int]  # with a statement, newest first (as `statement_years`)
+
+
+_OWN_GIFTS = (
+    select(
+        Donation.id,
+        Donation.manage_nonce,
+        Donation.kind,
+        Donation.amount_minor,
+        Donation.currency,
+        Donation.confirmed_at,
+        Campaign.name_ja,
+        Campaign.name_en,
+        DonationPayment.amount_minor,
+        DonationPayment.refunded_minor,
+        DonationPayment.paid_at,
     )
+    .outerjoin(Campaign, Campaign.id == Donation.campaign_id)
+    .outerjoin(DonationPayment, DonationPayment.donation_id == Donation.id)
+    .where(
+        Donation.user_id == bindparam("user_id"),
+        Donation.confirmed_at.is_not(None) | DonationPayment.id.is_not(None),
+    )
+    .order_by(Donation.confirmed_at.desc(), Donation.id.desc(), DonationPayment.id)
+)
+
+
+def own_gifts(user: User) -> OwnGifts:
+    """The signed-in person's gifts, newest first (never one still waiting for its payment),
+    what each gave, and the years they have a statement for: one query, a row a payment."""
+    rows = read_rows(_OWN_GIFTS, {"user_id": user.id})
+    gifts: dict[int, OwnGift] = {}
+    years = set()
+    local = zone()
+    for row in rows:
+        (gift_id, nonce, kind, amount, currency, confirmed_at, name_ja, name_en) = row[:8]
+        paid, refunded, paid_at = row[8:]
+        gift = gifts.get(gift_id)
+        if gift is None and confirmed_at is not None:
+            campaign = CampaignName(name_ja, name_en) if name_ja is not None else None
+            gift = gifts[gift_id] = OwnGift(
+                gift_id, nonce, kind, amount, currency, confirmed_at, campaign
+            )
+        if paid is not None and paid > refunded:
+            years.add(paid_at.astimezone(local).year)
+            if gift is not None:
+                gift.given_minor += paid - refunded
+    return OwnGifts(list(gifts.values()), sorted(years, reverse=True))
 
 
 # --- what the donor changes ----------------------------------------------------------------------
@@ -642,7 +768,9 @@ def campaign_is_over(campaign: Campaign, moment: datetime | None = None) -> bool
 
 
 __all__ = [
+    "CampaignTimes",
     "Limits",
+    "OwnGifts",
     "Progress",
     "WallEntry",
     "abandon_stale",
@@ -655,10 +783,11 @@ __all__ = [
     "checkout_for",
     "confirm_if_paid",
     "currencies",
-    "gifts_of",
     "give",
     "limits",
     "manage_url",
+    "own_gifts",
+    "page_version",
     "parse_gift_amount",
     "pause",
     "pay_link",
@@ -666,8 +795,10 @@ __all__ = [
     "progress_of",
     "request_statement",
     "resume",
+    "running_campaign_ids",
     "running_campaigns",
     "set_wall",
+    "shown_campaigns",
     "statement_payments",
     "statement_years",
     "wall",

@@ -4,8 +4,15 @@ statements, and for a monthly gift its amount, a pause, its end), the signed-in 
 and asking for a statement by e-mail. Each parses its form, calls one service and turns a
 refusal into a message.
 
+`/donate` and a campaign's page are rendered once per key of what they show (core/pages.py):
+the language, the version of the donations (any campaign, gift or payment changed), what the
+clock decides (which campaigns run; whether this one is coming, running or over) and whether
+the reader is signed in (the form then names their address, put in per request). A page with a
+message to flash, and a form sent back with its errors, are rendered afresh.
+
 The private pages are the link's holder's only: never cached (the app's default for pages that
-are not micro-cached), and a wrong link is a 404 whether or not the gift exists.
+are not micro-cached), and a wrong link is a 404 whether or not the gift exists. The signed-in
+donor's list of gifts is theirs too: read (in one query) and rendered for each request.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from community.core.db import utcnow
@@ -21,6 +29,7 @@ from community.core.forms import add_domain_error
 from community.core.i18n import current_language
 from community.core.money import format_money
 from community.core.pagecache import micro_cached
+from community.core.pages import has_messages, mark, render_cached
 from community.core.urls import MAX_ID, external_url
 from community.donations import documents, services
 from community.donations.forms import (
@@ -41,6 +50,11 @@ bp = Blueprint("donations", __name__)
 
 def _user():
     return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _receipt_email() -> str:
+    """Where a signed-in giver's receipt goes (the form says it); nobody's when signed out."""
+    return current_user.email if current_user.is_authenticated else ""
 
 
 # --- giving --------------------------------------------------------------------------------------
@@ -101,36 +115,57 @@ def _give(form: GiftForm, back: str):
     return redirect(url, code=303), 303
 
 
-def _donate_page(form: GiftForm, status: int = 200):
-    campaigns = services.running_campaigns()
-    return (
-        render_template(
-            "donations/donate.html",
-            form=form,
-            campaigns=campaigns,
-            progress=services.progress_of(campaigns),
-            wall=services.wall(),
-            limits=services.limits(),
-            can_pay_online=payments.gateway() is not None,
-        ),
-        status,
-    )
+def _donate_context(form: GiftForm, campaigns: list[Campaign], receipt_email: str) -> dict:
+    return {
+        "form": form,
+        "campaigns": campaigns,
+        "progress": services.progress_of(campaigns),
+        "wall": services.wall(),
+        "limits": services.limits(),
+        # Configuration, fixed for the app's life (as its page cache is).
+        "can_pay_online": payments.gateway() is not None,
+        "receipt_email": receipt_email,
+    }
+
+
+def _donate_page(form: GiftForm, campaigns: list[Campaign], status: int = 200):
+    context = _donate_context(form, campaigns, _receipt_email())
+    return render_template("donations/donate.html", **context), status
 
 
 @bp.get("/donate")
 @micro_cached
 def donate():
-    return _donate_page(_gift_form(services.running_campaigns()))
+    """Rendered once per language, version of the donations, set of campaigns running now and
+    signed in or not; then nothing is read but the versions (and the signed-in person)."""
+    if has_messages():
+        campaigns = services.running_campaigns()
+        return _donate_page(_gift_form(campaigns), campaigns)
+    now = utcnow()
+    key = (
+        "donate",
+        current_language(),
+        services.page_version(),
+        services.running_campaign_ids(now),
+        current_user.is_authenticated,
+    )
+
+    def context() -> dict:
+        campaigns = services.running_campaigns(now)
+        return _donate_context(_gift_form(campaigns), campaigns, mark("email"))
+
+    return render_cached(key, "donations/donate.html", context, values={"email": _receipt_email()})
 
 
 @bp.post("/donate")
 @limiter.limit("20 per minute")
 def give():
-    form = _gift_form(services.running_campaigns())
+    campaigns = services.running_campaigns()
+    form = _gift_form(campaigns)
     answer, status = _give(form, external_url("donations.donate"))
     if answer is not None:
         return answer
-    return _donate_page(form, status)
+    return _donate_page(form, campaigns, status)
 
 
 def _campaign_or_404(slug: str) -> Campaign:
@@ -140,28 +175,54 @@ def _campaign_or_404(slug: str) -> Campaign:
     return campaign
 
 
+def _campaign_context(campaign: Campaign, form: GiftForm | None, now, receipt_email: str) -> dict:
+    return {
+        "campaign": campaign,
+        "form": form if campaign.runs_at(now) else None,
+        "progress": services.progress(campaign),
+        "wall": services.wall(campaign),
+        "limits": services.limits(campaign.currency),
+        "over": services.campaign_is_over(campaign, now),
+        # Configuration, fixed for the app's life (as its page cache is).
+        "can_pay_online": payments.gateway() is not None,
+        "receipt_email": receipt_email,
+    }
+
+
 def _campaign_page(campaign: Campaign, form: GiftForm | None, status: int = 200):
-    now = utcnow()
-    return (
-        render_template(
-            "donations/campaign.html",
-            campaign=campaign,
-            form=form if campaign.runs_at(now) else None,
-            progress=services.progress(campaign),
-            wall=services.wall(campaign),
-            limits=services.limits(campaign.currency),
-            over=services.campaign_is_over(campaign, now),
-            can_pay_online=payments.gateway() is not None,
-        ),
-        status,
-    )
+    context = _campaign_context(campaign, form, utcnow(), _receipt_email())
+    return render_template("donations/campaign.html", **context), status
 
 
 @bp.get("/donate/campaigns/<slug>")
 @micro_cached
 def campaign(slug: str):
-    found = _campaign_or_404(slug)
-    return _campaign_page(found, _gift_form([], found))
+    """Rendered once per campaign, language, version of the donations, phase (coming, running,
+    over) and signed in or not; a slug that is no active campaign's is a 404 without a query
+    (the versions' read aside)."""
+    times = services.shown_campaigns().get(slug)
+    if times is None:
+        abort(404)
+    if has_messages():
+        found = _campaign_or_404(slug)
+        return _campaign_page(found, _gift_form([], found))
+    now = utcnow()
+    key = (
+        "donation-campaign",
+        slug,
+        current_language(),
+        services.page_version(),
+        times.phase(now),
+        current_user.is_authenticated,
+    )
+
+    def context() -> dict:
+        found = _campaign_or_404(slug)
+        return _campaign_context(found, _gift_form([], found), now, mark("email"))
+
+    return render_cached(
+        key, "donations/campaign.html", context, values={"email": _receipt_email()}
+    )
 
 
 @bp.post("/donate/campaigns/<slug>")
@@ -353,13 +414,25 @@ def _statement(donation_id: int, key: str, year: int, *, pdf: bool):
 @bp.get("/donate/mine")
 @login_required
 def mine():
-    user = _user()
-    return render_template(
-        "donations/mine.html",
-        gifts=services.gifts_of(user),
-        years=services.statement_years(user=user),
-        manage_url=services.manage_url,
-    )
+    """The signed-in donor's gifts, read in one query and rendered for each request (they are
+    theirs alone), inside a frame rendered once per language and whether they have given."""
+    own = services.own_gifts(_user())
+
+    def listing() -> Markup:
+        return Markup(  # noqa: S704 - rendered by our own autoescaping template
+            render_template(
+                "donations/_own_gifts.html",
+                gifts=own.gifts,
+                years=own.years,
+                manage_url=services.manage_url,
+            )
+        )
+
+    if has_messages():
+        return render_template("donations/mine.html", own_gifts=listing() if own.gifts else None)
+    key = ("donate-mine", current_language(), bool(own.gifts))
+    frame = {"own_gifts": Markup(mark("gifts")) if own.gifts else None}  # noqa: S704 - a stand-in
+    return render_cached(key, "donations/mine.html", lambda: frame, fragments={"gifts": listing})
 
 
 @bp.get("/donate/mine/statement/<int:year>")
