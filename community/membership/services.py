@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from community.accounts.membership import member_benefit
 from community.accounts.models import User
-from community.core.dates import format_day
-from community.core.db import db, utcnow
+from community.core.dates import format_day, zone
+from community.core.db import db, read_rows, utcnow
 from community.core.errors import Conflict, DomainError, NotFound
 from community.core.i18n import current_language
 from community.core.money import format_money, is_known_currency
@@ -298,6 +298,147 @@ def locked_membership(membership_id: int) -> Membership | None:
     return lock_row(Membership, membership_id, Membership.status)
 
 
+# --- what the pages show of a person's memberships, read light ------------------------------------
+# The facts below are what the membership pages show of a person's own memberships, and nothing
+# that names them: a page is cached by them (core/pages.py), shared by everyone whose facts are
+# the same, and given each person's own ids (in its links and forms) per request.
+
+
+@dataclass(frozen=True)
+class Held:
+    """The membership a person holds, as the plans' pages and the profile show it."""
+
+    plan_id: int
+    status: str
+    ends_on: date | None
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    """One payment of a membership, as its member's page lists it."""
+
+    paid_on: date
+    plan_id: int
+    amount_minor: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class MembershipLine:
+    """One membership, as its member's page shows it."""
+
+    plan_id: int
+    status: str
+    renewal: str
+    auto_renew: bool
+    price_minor: int
+    currency: str
+    starts_on: date | None
+    ends_on: date | None
+    grace_ends_on: date | None
+    paid: tuple[PaidLine, ...]
+
+
+@dataclass(frozen=True)
+class OwnMemberships:
+    """A person's memberships, newest first: `lines` is what their page shows (and its key),
+    `ids` and `payment_ids` (line by line) are theirs alone, put in its links per request."""
+
+    lines: tuple[MembershipLine, ...]
+    ids: tuple[int, ...]
+    payment_ids: tuple[tuple[int, ...], ...]
+    # The line of the membership held now, if any, and whether it can be renewed now.
+    current: int | None
+    renewable: bool
+
+
+def _local_day(moment: datetime | None) -> date | None:
+    return moment.astimezone(zone()).date() if moment is not None else None
+
+
+_HELD = select(Membership.plan_id, Membership.status, Membership.ends_at).where(
+    Membership.user_id == bindparam("user_id"), Membership.status.in_(HOLDING)
+)
+
+
+def held_by(user_id: int) -> Held | None:
+    """What the pages show of the membership this person holds (one light read), if any."""
+    row = read_rows(_HELD, {"user_id": user_id}).first()
+    if row is None:
+        return None
+    return Held(row.plan_id, row.status, _local_day(row.ends_at))
+
+
+_OWN = (
+    select(
+        Membership.id,
+        Membership.plan_id,
+        Membership.status,
+        Membership.renewal,
+        Membership.auto_renew,
+        Membership.price_minor,
+        Membership.currency,
+        Membership.starts_at,
+        Membership.ends_at,
+        Membership.grace_ends_at,
+        MembershipEvent.at.label("paid_at"),
+        MembershipEvent.plan_id.label("paid_plan_id"),
+        MembershipEvent.amount_minor.label("paid_minor"),
+        MembershipEvent.currency.label("paid_currency"),
+        MembershipEvent.payment_id,
+    )
+    .outerjoin(
+        MembershipEvent,
+        and_(
+            MembershipEvent.membership_id == Membership.id,
+            MembershipEvent.payment_id.is_not(None),
+            MembershipEvent.amount_minor > 0,
+        ),
+    )
+    .where(Membership.user_id == bindparam("user_id"))
+    .order_by(Membership.id.desc(), MembershipEvent.id.desc())
+)
+
+
+def own_memberships(user_id: int, moment: datetime | None = None) -> OwnMemberships:
+    """Everything the member's page shows of their memberships and payments (the steps of
+    each one's history that brought money, as `documents.paid_events`), in one light read."""
+    moment = moment or utcnow()
+    rows = read_rows(_OWN, {"user_id": user_id}).all()
+    grouped: dict[int, list] = {}
+    for row in rows:
+        grouped.setdefault(row.id, []).append(row)
+    lines, payment_ids = [], []
+    current, renewable = None, False
+    for index, group in enumerate(grouped.values()):
+        first = group[0]
+        paid = [row for row in group if row.payment_id is not None]
+        lines.append(
+            MembershipLine(
+                plan_id=first.plan_id,
+                status=first.status,
+                renewal=first.renewal,
+                auto_renew=bool(first.auto_renew),
+                price_minor=first.price_minor,
+                currency=first.currency,
+                starts_on=_local_day(first.starts_at),
+                ends_on=_local_day(first.ends_at),
+                grace_ends_on=_local_day(first.grace_ends_at),
+                paid=tuple(
+                    PaidLine(
+                        _local_day(row.paid_at), row.paid_plan_id, row.paid_minor, row.paid_currency
+                    )
+                    for row in paid
+                ),
+            )
+        )
+        payment_ids.append(tuple(row.payment_id for row in paid))
+        if first.status in HOLDING:
+            # can_renew reads the row's columns by their names, as a Membership's.
+            current, renewable = index, can_renew(first, moment)
+    return OwnMemberships(tuple(lines), tuple(grouped), tuple(payment_ids), current, renewable)
+
+
 # --- history and notices -------------------------------------------------------------------------
 
 
@@ -513,7 +654,7 @@ def can_renew(membership: Membership, moment: datetime | None = None) -> bool:
     return membership.ends_at - RENEWAL_WINDOW <= moment < membership.grace_ends_at
 
 
-def renewal_plans(membership: Membership) -> list[MembershipPlan]:
+def renewal_plans(membership: Membership | MembershipLine) -> list[MembershipPlan]:
     """The plans a membership can be renewed into by a payment: every offered plan renewed
     once a year (a subscription plan is joined when the membership has ended)."""
     return [plan for plan in plans() if plan.renewal == "one_off"]
