@@ -76,6 +76,8 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
 
 
 def _begin_sqlite(conn) -> None:
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # asked for by its user (VACUUM cannot run in a transaction)
     immediate = conn.get_execution_options().get("sqlite_begin_immediate", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -155,6 +157,8 @@ def _write_inside(conn, cursor, statement, parameters, context, executemany) -> 
     dbapi_connection = cursor.connection
     if not dbapi_connection.autocommit:
         return
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return  # asked for by its user (VACUUM, CREATE INDEX CONCURRENTLY: never in a transaction)
     if executemany or not _READ_ONLY.match(statement) or _LOCKING.search(statement):
         dbapi_connection.autocommit = False
 

@@ -92,3 +92,13 @@ def test_a_signed_in_visit_reads_outside_and_writes_inside_a_transaction(
     assert writes and all(writes)
     assert {verb for verb, _ in seen} == {"SELECT"}
     assert {inside for _, inside in seen} == {sqlite}
+
+
+def test_a_connection_asked_to_autocommit_runs_what_no_transaction_may(app):
+    """VACUUM (and CREATE INDEX CONCURRENTLY) refuse to run inside a transaction: a connection
+    whose user asked for AUTOCOMMIT is never turned into one before a statement."""
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql(
+            "VACUUM users" if db.engine.dialect.name == "postgresql" else "VACUUM"
+        )
