@@ -10,6 +10,7 @@ from datetime import timedelta
 import time_machine
 
 from community.core.db import db, utcnow
+from community.core.transaction import write_transaction
 from community.events.models import Registration
 from community.events.services import TicketTypeData, manage_token
 from community.membership import services
@@ -153,6 +154,15 @@ def _press_pay(browser, registration):
     return browser.post(path + "/pay", data={"csrf_token": token})
 
 
+def _keep_hold_open(registration) -> None:
+    """As if the person had just been offered the place. Written as a writer (the unit of work:
+    on SQLite it ends the test's read transaction and takes the write lock, waiting for the
+    registration's e-mail, which is sent after the answer, to be recorded)."""
+    with write_transaction():
+        held = db.session.get(Registration, registration.id)
+        held.hold_expires_at = utcnow() + timedelta(minutes=30)
+
+
 def _lapse(user):
     """The membership's grace ends (as if a year and the grace went by): no longer a member."""
     membership = services.current_membership(user)
@@ -171,10 +181,7 @@ def test_a_membership_that_ended_before_paying_changes_the_price_and_says_so(
     first_session = fake_stripe.sessions()[-1]["id"]
     with time_machine.travel(_lapse(user), tick=False):
         # The hold is kept open meanwhile, as if the person had just been offered the place.
-        db.session.get(Registration, registration.id).hold_expires_at = utcnow() + timedelta(
-            minutes=30
-        )
-        db.session.commit()
+        _keep_hold_open(registration)
         response = _press_pay(browser, registration)
         assert response.status_code == 302  # back to the manage page, not to Stripe
         page = browser.get(response.headers["Location"]).get_data(as_text=True)
@@ -195,10 +202,7 @@ def test_a_members_only_ticket_is_not_paid_once_the_membership_has_ended(
     _register(browser, event, user, "members")
     registration = _registration(event, user.email)
     with time_machine.travel(_lapse(user), tick=False):
-        db.session.get(Registration, registration.id).hold_expires_at = utcnow() + timedelta(
-            minutes=30
-        )
-        db.session.commit()
+        _keep_hold_open(registration)
         response = _press_pay(browser, registration)
         assert response.status_code == 302
         page = browser.get(response.headers["Location"]).get_data(as_text=True)
