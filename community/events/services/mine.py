@@ -118,16 +118,8 @@ class MyEvents:
         return not (self.to_pay or self.upcoming or self.past)
 
 
-def _mine(user: User):
-    """Made while signed in to this account, or as a guest with its confirmed address."""
-    owner = [Registration.user_id == user.id]
-    address = account_address(user)
-    if address:
-        owner.append(and_(Registration.email == address, Registration.user_id.is_(None)))
-    return or_(*owner)
-
-
-# `_mine` as one statement built once (a NULL address matches nothing).
+# The account's registrations: made while signed in to it, or as a guest with its confirmed
+# address (`account_address`); built once, a NULL address matches nothing.
 _MY_REGISTRATION_IDS = select(Registration.id).where(
     or_(
         Registration.user_id == bindparam("user_id"),
@@ -137,7 +129,7 @@ _MY_REGISTRATION_IDS = select(Registration.id).where(
 
 
 def _my_registration_ids(user: User) -> list[int]:
-    """The ids of the account's registrations (`_mine`): one light read of the account's and
+    """The ids of the account's registrations: one light read of the account's and
     the address's indexes. The lists are then read by these ids, which every database plans
     well (SQLite, without statistics, would otherwise walk the registrations of every event to
     come and test each one: tens of milliseconds with a thousand events)."""
